@@ -1,0 +1,95 @@
+// lib/allocator: which address(es) a LoadBalancer Service gets, exactly as MetalLB v0.12 decides
+// (spec §2.1–2.8), with a constant cost per operation at any pool size. Pure logic: no Kubernetes
+// client, no clock, no I/O. Deterministic: the same history of calls gives the same answers.
+//
+// PUBLIC API (stable; the controller builds on it)
+//
+//   serviceRequest(svc: ServiceLike): AllocationRequest                        (spec §2.1)
+//     Derives what the allocator needs from a Service (a structural type: plain objects and
+//     @kubernetes/client-node V1Service both fit). Problems the user made are values, never throws:
+//       request.family        {ok:true, family:'ipv4'|'ipv6'|'dual'} | {ok:false, message}
+//       request.requestedIPs  {ok:true, ips: IPAddress[]} (empty = none asked) | {ok:false, message}
+//       request.ports         [{protocol:'TCP'|'UDP'|'SCTP'|…, port}]  (as written; absent → TCP)
+//       request.sharingKey    annotation metallb.universe.tf/allow-shared-ip ('' = no sharing)
+//       request.backendKey    externalTrafficPolicy Local: selector as sorted k=v joined by ','; else ''
+//       request.requestedPool annotation metallb.universe.tf/address-pool ('' = none)
+//
+//   familyOfAddresses(ips: readonly IPAddress[]): FamilyResult
+//     1 address → its family, 2 of different families → 'dual', else an error (for status IPs, §2.3/5).
+//   sameAddressSet(a, b): boolean       set equality of address lists (for §2.3/6c).
+//   formatIPList(ips): string           Go's %q rendering of an IP list: ["1.2.3.4" "2001:db8::1"].
+//   poolCapacity(pool: AddressPool): bigint   the metric metallb_allocator_addresses_total (§2.9).
+//
+//   class Allocator
+//     setConfig(config: Config): ConfigVerdict
+//        {ok:true, removedPools: string[]} — adopted: every allocation re-attributed to the pool
+//          that now contains all its IPs (renames and splits are fine). removedPools: names whose
+//          metrics the caller should delete.
+//        {ok:false, message, conflicts} — refused as a whole, old config stays in force (§2.6, §3.4):
+//          message `new config not compatible with assigned IPs: service "ns/a" cannot own ["…"]
+//          under new config`; conflicts lists every stranded allocation (first one named in message).
+//     allocate(key, request): AllocationResult                                  (§2.4, §2.7)
+//        Upstream's allocateIPs: requested IPs → assign exactly those (auto-assign:false pools fine,
+//        pool annotation ignored); else pool annotation → that pool only; else every auto-assign
+//        pool in CONFIG ORDER (upstream: random map order), first that fits wins. A key that
+//        already holds an allocation re-asserts it with the request's ports/keys instead.
+//        → {ok:true, ips, pool, changed} | {ok:false, failure}
+//     assign(key, request, ips): AllocationResult       re-assert current IPs or place explicit ones:
+//        family must match, 1–2 IPs of different families, all in ONE pool (avoid-buggy-ips
+//        included), each passing the sharing rules of §2.2 (incl. the only-user exception).
+//        On failure nothing changes (the key keeps what it had).
+//     release(key): boolean                  frees the key's IPs (an address is freed with its last user).
+//     ipsOf(key): readonly IPAddress[] | undefined    in status order (§2.7).
+//     poolOf(key): string | undefined
+//     has(key): boolean
+//     usage(): PoolUsage[]      per pool of the current config, config order:
+//        {pool, addressesInUse (distinct addresses, metric metallb_allocator_addresses_in_use_total),
+//         addressesTotal (bigint, §2.9), services}
+//     poolUsage(name): PoolUsage | undefined
+//     keys(): IterableIterator<string>   allocated service keys.
+//
+//   AllocationFailure (typed; `message` carries upstream's wording for events):
+//     kind 'invalid-request'   the request itself is bad (family or requested-IP parse error)
+//          'family-mismatch'   requested IPs' family ≠ the Service's
+//          'invalid-ips'       0 or >2 IPs, or two of one family
+//          'not-allowed'       IPs not (all) in one pool, or avoid-buggy-ips forbids one
+//          'sharing'           §2.2 key checks failed on `ip` (reason: existing-no-sharing |
+//                              new-no-sharing | sharing-key-mismatch | backend-key-mismatch;
+//                              otherServices: who holds it)
+//          'port-in-use'       §2.2 port check failed on `ip`
+//          'unknown-pool'      pool annotation names no pool
+//          'no-available-ips'  exhausted (pool named when one pool was asked/tried alone)
+//          'no-config'         no config has been set yet
+//
+// COST: no operation iterates over an address space. Per pool and family the allocator keeps a
+// high-water mark plus a min-heap of released offsets (lowest free = min of both), and per
+// sharing key an ordered index of the in-use addresses carrying it, so "the first address in walk
+// order that this Service may use" is found in O(log n) in the number of allocations, the same for
+// a /64 as for a /28. avoid-buggy-ips is arithmetic on the candidate, not a scan. setConfig is
+// O(allocations + CIDRs).
+
+export {
+  serviceRequest,
+  familyOfAddresses,
+  sameAddressSet,
+  formatIPList,
+  ANNOTATION_ADDRESS_POOL,
+  ANNOTATION_ALLOW_SHARED_IP,
+  ANNOTATION_LOADBALANCER_IPS,
+  type ServiceLike,
+  type ServicePortLike,
+  type ServicePort,
+  type IPFamily,
+  type FamilyResult,
+  type RequestedIPsResult,
+  type AllocationRequest,
+} from './request.js';
+export {
+  Allocator,
+  type ConfigVerdict,
+  type AllocationResult,
+  type AllocationFailure,
+  type SharingRefusalReason,
+  type PoolUsage,
+} from './allocator.js';
+export { poolCapacity } from './capacity.js';
