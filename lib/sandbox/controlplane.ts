@@ -113,6 +113,8 @@ export interface ControlPlane {
   readonly binDir: string;
   /** CA certificate (PEM) that signed the serving and client certificates. */
   readonly caCertPem: string;
+  /** Process ids of etcd, kube-apiserver and any namespace relays (for leak checks). */
+  processIds(): number[];
   /** Runs kubectl against this API server (admin credentials unless opts.kubeconfigPath). */
   kubectl(args: readonly string[], opts?: KubectlOptions): Promise<KubectlResult>;
   /** A client-node KubeConfig loaded from the admin kubeconfig (or another one). */
@@ -520,6 +522,11 @@ class ControlPlaneImpl implements ControlPlane {
       if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms; log tail:\n${tail(proc.logPath)}`);
       await sleep(100);
     }
+  }
+
+  processIds(): number[] {
+    const all = [this.etcd?.child, this.apiserver?.child, ...this.relays];
+    return all.map((c) => c?.pid).filter((p): p is number => typeof p === 'number');
   }
 
   kubectl(args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> {

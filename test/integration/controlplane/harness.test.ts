@@ -1,0 +1,142 @@
+// The control-plane harness itself: a real kube-apiserver + etcd, reachable through client-node,
+// kubectl, service-account tokens and (from inside a network namespace) the Unix-socket relay;
+// and nothing left behind after stop() or a failed start.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
+import { startControlPlane, MissingBinariesError, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { TestNetwork } from '../../../lib/sandbox/netns.js';
+
+let cp: ControlPlane;
+before(async () => {
+  cp = await startControlPlane();
+});
+after(async () => {
+  await cp?.stop();
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Processes whose command line mentions `needle` (scans /proc). */
+function processesMentioning(needle: string): number[] {
+  const found: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle)) found.push(Number(e));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return found;
+}
+
+function run(cmd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8' }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+test('lists namespaces through @kubernetes/client-node', async () => {
+  const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+  const list = await core.listNamespace();
+  const names = list.items.map((n) => n.metadata?.name);
+  for (const expected of ['default', 'kube-system', 'kube-public']) assert.ok(names.includes(expected), `namespaces ${names.join(', ')} lack ${expected}`);
+  // and it is a current Kubernetes release (1.31 or newer), stamped with its real version
+  const version = await cp.kubeConfig().makeApiClient(VersionApi).getCode();
+  assert.match(version.gitVersion, /^v1\.\d+\.\d+$/);
+  assert.ok(Number(version.minor) >= 31, `server is ${version.gitVersion}`);
+});
+
+test('kubectl helper runs against the server and reports failures', async () => {
+  const ok = await cp.kubectl(['get', 'namespace', 'default', '-o', 'jsonpath={.metadata.name}']);
+  assert.equal(ok.stdout, 'default');
+  const missing = await cp.kubectl(['get', 'namespace', 'no-such-namespace'], { check: false });
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /NotFound|not found/);
+  await assert.rejects(cp.kubectl(['get', 'namespace', 'no-such-namespace']), /exited 1/);
+});
+
+test('service-account kubeconfig authenticates as the account and RBAC applies', async () => {
+  const ns = `sa-${randomBytes(3).toString('hex')}`;
+  await cp.kubectl(['create', 'namespace', ns]);
+  await cp.kubectl(['create', 'serviceaccount', 'probe', '-n', ns]);
+  const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'probe');
+  const who = await cp.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { kubeconfigPath: kubeconfig });
+  assert.equal(who.stdout, `system:serviceaccount:${ns}:probe`);
+  const denied = await cp.kubectl(['get', 'secrets', '-n', ns], { kubeconfigPath: kubeconfig, check: false });
+  assert.notEqual(denied.code, 0);
+  assert.match(denied.stderr, /forbidden/i);
+});
+
+test('a process inside a network namespace reaches the API server only through the relay', async () => {
+  const net = TestNetwork.create('cp', [{ name: 'n1', v4: '198.51.100.11/24' }]);
+  try {
+    const netns = net.host('n1').netns;
+    const kubectl = join(cp.binDir, 'kubectl');
+    // the host's loopback is not the namespace's loopback: the admin kubeconfig does not work there
+    const direct = await run('ip', ['netns', 'exec', netns, kubectl, `--kubeconfig=${cp.kubeconfigPath}`, '--request-timeout=5s', 'get', 'ns', 'default', '-o', 'name']);
+    assert.notEqual(direct.code, 0, 'host loopback must not be reachable from the namespace');
+    // relay on the namespace's loopback
+    const relay = await cp.relayIntoNamespace(netns);
+    assert.equal(relay.server, 'https://127.0.0.1:6443');
+    const viaLoopback = await run('ip', ['netns', 'exec', netns, kubectl, `--kubeconfig=${relay.kubeconfigPath}`, 'get', 'ns', 'default', '-o', 'name']);
+    assert.equal(viaLoopback.code, 0, viaLoopback.stderr);
+    assert.equal(viaLoopback.stdout.trim(), 'namespace/default');
+    // relay on the namespace's LAN address, so other namespaces on the bridge could use it too
+    const onLan = await cp.relayIntoNamespace(netns, { host: '198.51.100.11', port: 6444 });
+    const viaLan = await run('ip', ['netns', 'exec', netns, kubectl, `--kubeconfig=${onLan.kubeconfigPath}`, 'get', 'ns', 'kube-system', '-o', 'name']);
+    assert.equal(viaLan.code, 0, viaLan.stderr);
+    assert.equal(viaLan.stdout.trim(), 'namespace/kube-system');
+    // relay processes are part of the control plane's process set
+    assert.ok(relay.process.pid && cp.processIds().includes(relay.process.pid));
+  } finally {
+    net.destroy();
+  }
+});
+
+test('stop() kills every process and removes the run directory', async () => {
+  const own = await startControlPlane();
+  const pids = own.processIds();
+  assert.equal(pids.length, 2);
+  assert.ok(pids.every(alive));
+  assert.ok(existsSync(own.dir));
+  await own.stop();
+  assert.deepEqual(pids.filter(alive), []);
+  assert.equal(existsSync(own.dir), false);
+  await own.stop(); // idempotent
+});
+
+test('a failed start stops what it started and leaves no files', async () => {
+  const prefix = `metallb-ts-cp-failtest-${randomBytes(3).toString('hex')}-`;
+  await assert.rejects(
+    startControlPlane({ dirPrefix: prefix, extraApiServerFlags: ['--no-such-flag-for-test=1'] }),
+    (err: Error) => /kube-apiserver exited/.test(err.message) && /no-such-flag-for-test/.test(err.message),
+  );
+  assert.deepEqual(readdirSync(tmpdir()).filter((e) => e.startsWith(prefix)), []);
+  assert.deepEqual(processesMentioning(prefix), [], 'etcd or kube-apiserver of the failed start still running');
+});
+
+test('missing binaries give an error that says to run scripts/setup.sh', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'metallb-ts-nobin-'));
+  try {
+    await assert.rejects(startControlPlane({ binDir: empty }), (err: Error) =>
+      err instanceof MissingBinariesError && /scripts\/setup\.sh/.test(err.message));
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
