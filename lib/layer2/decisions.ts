@@ -1,0 +1,135 @@
+// What the responders do with one received packet, as pure functions (spec 4.6.2): answer an
+// ARP request or a Neighbor Solicitation for an announced address, ignore everything else and
+// say why. Kept free of sockets so every rule is unit-tested without privileges.
+import { IPAddress } from '../ip/index.js';
+import { PacketDecodeError } from './errors.js';
+import { MacAddress } from './mac.js';
+import { ArpOperation, arpReplyFrame, decodeArpFrame } from './arp.js';
+import { ETHERNET_HEADER_LENGTH, EtherType } from './ethernet.js';
+import { IcmpV6Type, NDP_HOP_LIMIT, NdpOptionType, decodeNdpMessage, linkLayerOption, solicitedAdvertisement } from './ndp.js';
+import { PacketType } from './sockets.js';
+
+/** The addresses answered for, looked up by their network-order bytes. */
+export interface AnnouncedLookup {
+  /** The announced address whose bytes are buf[offset .. offset+length), if any. */
+  find(buf: Buffer, offset: number, length: 4 | 16): IPAddress | undefined;
+}
+
+export type IgnoreReason =
+  | 'outgoing' | 'vlan-tagged' | 'not-for-us' | 'malformed' | 'not-a-request' | 'not-announced'
+  | 'bad-hop-limit' | 'no-source-link-layer-address';
+
+export type ArpVerdict =
+  | { readonly kind: 'reply'; readonly ip: IPAddress; readonly frame: Buffer; readonly requester: IPAddress }
+  | { readonly kind: 'ignore'; readonly reason: IgnoreReason; readonly ip?: IPAddress; readonly error?: PacketDecodeError };
+
+const ARP_FRAME_MIN = ETHERNET_HEADER_LENGTH + 28;
+
+/**
+ * Decides about one frame read from the ARP socket of an interface with MAC `ourMac`.
+ * Answered: an untagged Ethernet/IPv4 ARP request, sent to broadcast or to ourMac, for an
+ * announced address. The reply is unicast to the requester, from ourMac.
+ */
+export function answerArp(
+  frame: Buffer, meta: { readonly packetType: number; readonly vlanTagged: boolean }, ourMac: MacAddress, announced: AnnouncedLookup,
+): ArpVerdict {
+  if (meta.packetType === PacketType.Outgoing) return { kind: 'ignore', reason: 'outgoing' };
+  if (meta.vlanTagged) return { kind: 'ignore', reason: 'vlan-tagged' };
+  // cheap checks first: most ARP traffic on a LAN is for addresses we do not announce
+  if (frame.length >= 14) {
+    const type = frame.readUInt16BE(12);
+    if (type === EtherType.VLAN || type === EtherType.QinQ) return { kind: 'ignore', reason: 'vlan-tagged' };
+  }
+  if (frame.length >= ARP_FRAME_MIN && frame.readUInt16BE(12) === EtherType.ARP && frame.readUInt16BE(20) === ArpOperation.Request &&
+      !announced.find(frame, 38, 4)) {
+    return { kind: 'ignore', reason: 'not-announced' };
+  }
+  let decoded;
+  try {
+    decoded = decodeArpFrame(frame);
+  } catch (err) {
+    if (err instanceof PacketDecodeError) return { kind: 'ignore', reason: 'malformed', error: err };
+    throw err;
+  }
+  const { arp } = decoded;
+  if (decoded.vlanIds.length > 0) return { kind: 'ignore', reason: 'vlan-tagged' };
+  if (arp.operation !== ArpOperation.Request) return { kind: 'ignore', reason: 'not-a-request' };
+  if (!decoded.destination.isBroadcast && !decoded.destination.equals(ourMac)) return { kind: 'ignore', reason: 'not-for-us' };
+  const ip = announced.find(arp.targetProtocolAddress.toBytes(), 0, 4);
+  if (!ip) return { kind: 'ignore', reason: 'not-announced' };
+  if (decoded.source.equals(ourMac)) return { kind: 'ignore', reason: 'outgoing', ip };
+  return { kind: 'reply', ip, frame: arpReplyFrame(arp, ourMac), requester: arp.senderProtocolAddress };
+}
+
+export type NdpVerdict =
+  | { readonly kind: 'reply'; readonly ip: IPAddress; readonly message: Buffer; readonly destination: IPAddress }
+  | { readonly kind: 'ignore'; readonly reason: IgnoreReason; readonly ip?: IPAddress; readonly error?: PacketDecodeError };
+
+/**
+ * Decides about one ICMPv6 message read from the NDP socket, sent from the IPv6 address in
+ * sourceBytes (16 bytes) with the hop limit it arrived with (-1 when unknown).
+ * Answered: a Neighbor Solicitation with hop limit 255 (RFC 4861 7.1.1) for an
+ * announced address that carries a source link-layer address option (solicitations without
+ * one, such as duplicate address detection probes, are ignored as upstream does). The reply is
+ * a Neighbor Advertisement to the solicitation's source with Solicited=1, Override=0.
+ */
+export function answerNeighborSolicitation(
+  message: Buffer, sourceBytes: Buffer, hopLimit: number, ourMac: MacAddress, announced: AnnouncedLookup,
+): NdpVerdict {
+  if (message.length >= 24 && message[0] === IcmpV6Type.NeighborSolicitation && !announced.find(message, 8, 16)) {
+    return { kind: 'ignore', reason: 'not-announced' };
+  }
+  let msg;
+  try {
+    msg = decodeNdpMessage(message);
+  } catch (err) {
+    if (err instanceof PacketDecodeError) return { kind: 'ignore', reason: 'malformed', error: err };
+    throw err;
+  }
+  if (msg.type !== IcmpV6Type.NeighborSolicitation) return { kind: 'ignore', reason: 'not-a-request' };
+  const ip = announced.find(msg.target.toBytes(), 0, 16);
+  if (!ip) return { kind: 'ignore', reason: 'not-announced' };
+  if (hopLimit !== NDP_HOP_LIMIT) return { kind: 'ignore', reason: 'bad-hop-limit', ip };
+  const source = IPAddress.fromBytes(sourceBytes.subarray(0, 16));
+  if (!linkLayerOption(msg, NdpOptionType.SourceLinkLayerAddress) || source.value === 0n) {
+    return { kind: 'ignore', reason: 'no-source-link-layer-address', ip };
+  }
+  return { kind: 'reply', ip, message: solicitedAdvertisement(ip, ourMac), destination: source };
+}
+
+/** A set of announced addresses with O(1) lookup by raw bytes. */
+export class AnnouncedAddresses implements AnnouncedLookup {
+  private readonly byKey = new Map<string, IPAddress>();
+
+  static keyOf(ip: IPAddress): string {
+    return ip.toBytes().toString('hex');
+  }
+
+  find(buf: Buffer, offset: number, length: 4 | 16): IPAddress | undefined {
+    if (buf.length < offset + length) return undefined;
+    return this.byKey.get(buf.toString('hex', offset, offset + length));
+  }
+
+  has(ip: IPAddress): boolean {
+    return this.byKey.has(AnnouncedAddresses.keyOf(ip));
+  }
+
+  add(ip: IPAddress): boolean {
+    const key = AnnouncedAddresses.keyOf(ip);
+    if (this.byKey.has(key)) return false;
+    this.byKey.set(key, ip);
+    return true;
+  }
+
+  delete(ip: IPAddress): boolean {
+    return this.byKey.delete(AnnouncedAddresses.keyOf(ip));
+  }
+
+  values(): IPAddress[] {
+    return [...this.byKey.values()];
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
