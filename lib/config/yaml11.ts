@@ -111,7 +111,8 @@ export function resolvePlain(text: string): Scalar {
     return Number(i);
   }
   if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text];
-  if (FLOAT.test(text)) return Number(text);
+  const stripped = text.replace(/_/g, '');
+  if (FLOAT.test(stripped)) return Number(stripped);
   return text;
 }
 
