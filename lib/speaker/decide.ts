@@ -67,6 +67,12 @@ export interface BGPAnnouncement {
 
 export type Announcement = Layer2Announcement | BGPAnnouncement;
 
+export interface Layer2Election {
+  readonly electionKey: string;
+  readonly owner: string | undefined;
+  readonly candidates: number;
+}
+
 export type ServiceDecision =
   /** No config loaded yet: leave everything as it is. */
   | { readonly action: 'keep' }
@@ -75,8 +81,8 @@ export type ServiceDecision =
       readonly reason: WithdrawReason;
       /** Why the previous announcement goes; undefined when nothing was announced (a no-op). */
       readonly withdrawPrevious: WithdrawReason | undefined;
-      /** Layer 2 `notOwner`: the elected node, if any. */
-      readonly owner?: string;
+      /** Layer 2 `notOwner` after an election: the key, and the elected node (undefined: no candidate). */
+      readonly election?: Layer2Election;
     }
   | {
       readonly action: 'announce';
@@ -152,9 +158,9 @@ export function isLocalPolicy(service: ServiceLike): boolean {
   return service.spec?.externalTrafficPolicy === 'Local';
 }
 
-function withdraw(reason: WithdrawReason, previous: AnnouncedService | undefined, owner?: string): ServiceDecision {
+function withdraw(reason: WithdrawReason, previous: AnnouncedService | undefined, election?: Layer2Election): ServiceDecision {
   const d = { action: 'withdraw' as const, reason, withdrawPrevious: previous ? reason : undefined };
-  return owner === undefined ? d : { ...d, owner };
+  return election === undefined ? d : { ...d, election };
 }
 
 /** Layer 2 candidates (spec §4.6.1, v0.11+ rules). */
@@ -194,8 +200,8 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
   if (previous && previous.protocol !== pool.protocol) replaced = 'protocolChanged';
   else if (previous && !sameIPSet(previous.ips, ips)) replaced = 'loadBalancerIPChanged';
   const stillAnnounced = replaced ? undefined : previous;
-  const refuse = (reason: WithdrawReason, owner?: string): ServiceDecision => {
-    const d = withdraw(reason, stillAnnounced, owner);
+  const refuse = (reason: WithdrawReason, election?: Layer2Election): ServiceDecision => {
+    const d = withdraw(reason, stillAnnounced, election);
     return replaced && d.action === 'withdraw' ? { ...d, withdrawPrevious: replaced } : d;
   };
 
@@ -205,7 +211,7 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
     const electionKey = electionKeyForIPs(ips);
     const candidates = [...layer2Candidates(isLocalPolicy(service), endpoints, node.usableSpeakers, options.layer2WithoutMemberlist)];
     const winner = electionWinner(candidates, electionKey);
-    if (winner !== node.nodeName) return refuse('notOwner', winner);
+    if (winner !== node.nodeName) return refuse('notOwner', { electionKey, owner: winner, candidates: candidates.length });
     return {
       action: 'announce',
       announcement: { protocol: 'layer2', pool, ips, electionKey, candidates: candidates.length },

@@ -142,7 +142,7 @@ for (const c of cases) {
 
 function summary(d: ServiceDecision): Record<string, unknown> {
   if (d.action === 'keep') return { action: 'keep', withdrawPrevious: undefined };
-  if (d.action === 'withdraw') return { action: 'withdraw', reason: d.reason, withdrawPrevious: d.withdrawPrevious, ...(d.owner !== undefined ? { owner: d.owner } : {}) };
+  if (d.action === 'withdraw') return { action: 'withdraw', reason: d.reason, withdrawPrevious: d.withdrawPrevious, ...(d.election?.owner !== undefined ? { owner: d.election.owner } : {}) };
   return { action: 'announce', protocol: d.announcement.protocol, withdrawPrevious: d.withdrawPrevious };
 }
 

@@ -48,7 +48,7 @@ export function selector(matchLabels: Record<string, string> = {}, matchExpressi
   return { matchLabels, matchExpressions };
 }
 
-export function config(pools: AddressPool[], peers: Peer[] = []): Config {
+export function config(pools: AddressPool[], peers: readonly Peer[] = []): Config {
   return { peers, communities: new Map(), pools, bfdProfiles: [] };
 }
 

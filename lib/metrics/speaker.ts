@@ -1,0 +1,123 @@
+// The speaker's Prometheus metrics (spec §5), with upstream's names, types and labels so
+// existing dashboards and alerts keep working. Plus the two k8s-client config gauges the speaker
+// shares with the controller, and optionally Node.js process metrics (including event-loop lag,
+// the stand-in for upstream's Go runtime metrics).
+
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type AnnouncedLabel = 'service' | 'protocol' | 'node' | 'ip';
+
+export interface SpeakerMetrics {
+  readonly registry: Registry;
+  /** metallb_speaker_announced{service,protocol,node,ip}: 1 while this node announces the IP for the Service. */
+  readonly announced: Gauge<AnnouncedLabel>;
+  /** metallb_layer2_requests_received{ip}: ARP/NDP requests received for announced IPs. */
+  readonly layer2RequestsReceived: Counter<'ip'>;
+  /** metallb_layer2_responses_sent{ip}: replies sent. */
+  readonly layer2ResponsesSent: Counter<'ip'>;
+  /** metallb_layer2_gratuitous_sent{ip}: gratuitous ARP / unsolicited NA packets sent. */
+  readonly layer2GratuitousSent: Counter<'ip'>;
+  /** metallb_bgp_session_up{peer}: 1 established, 0 otherwise. */
+  readonly bgpSessionUp: Gauge<'peer'>;
+  /** metallb_bgp_updates_total{peer}: UPDATE messages sent (a batched withdraw counts 1). */
+  readonly bgpUpdatesTotal: Counter<'peer'>;
+  /** metallb_bgp_announced_prefixes_total{peer}: prefixes the peer currently has from us (0 while down). */
+  readonly bgpAnnouncedPrefixesTotal: Gauge<'peer'>;
+  /** metallb_bgp_pending_prefixes_total{peer}: prefixes that should be advertised. */
+  readonly bgpPendingPrefixesTotal: Gauge<'peer'>;
+  /** metallb_k8s_client_updates_total: work-queue items processed. */
+  readonly k8sUpdatesTotal: Counter<string>;
+  /** metallb_k8s_client_update_errors_total: work-queue items that returned an error (retried). */
+  readonly k8sUpdateErrorsTotal: Counter<string>;
+  /** metallb_k8s_client_config_loaded_bool: 1 once a config was adopted. */
+  readonly configLoaded: Gauge<string>;
+  /** metallb_k8s_client_config_stale_bool: 1 while the newest ConfigMap content is not in force. */
+  readonly configStale: Gauge<string>;
+}
+
+export interface SpeakerMetricsOptions {
+  /** Registry to register in; a new one by default. */
+  readonly registry?: Registry;
+  /** Also export Node.js process metrics (CPU, memory, event-loop lag p50/p90/p99, GC). Default false. */
+  readonly processMetrics?: boolean;
+  /**
+   * Register the four metallb_k8s_client_* metrics here (default true). Pass false when another
+   * module of the same process already registers them in this registry.
+   */
+  readonly k8sClientMetrics?: boolean;
+}
+
+export const SPEAKER_METRIC_NAMES = [
+  'metallb_speaker_announced',
+  'metallb_layer2_requests_received',
+  'metallb_layer2_responses_sent',
+  'metallb_layer2_gratuitous_sent',
+  'metallb_bgp_session_up',
+  'metallb_bgp_updates_total',
+  'metallb_bgp_announced_prefixes_total',
+  'metallb_bgp_pending_prefixes_total',
+] as const;
+
+export const K8S_CLIENT_METRIC_NAMES = [
+  'metallb_k8s_client_updates_total',
+  'metallb_k8s_client_update_errors_total',
+  'metallb_k8s_client_config_loaded_bool',
+  'metallb_k8s_client_config_stale_bool',
+] as const;
+
+export function createSpeakerMetrics(options: SpeakerMetricsOptions = {}): SpeakerMetrics {
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  const withK8s = options.k8sClientMetrics ?? true;
+  const k8sRegisters = withK8s ? registers : [];
+  const metrics: SpeakerMetrics = {
+    registry,
+    announced: new Gauge({
+      name: 'metallb_speaker_announced',
+      help: '1 while this node announces the IP for the Service over the protocol (the desired state; routers may not have converged yet)',
+      labelNames: ['service', 'protocol', 'node', 'ip'],
+      registers,
+    }),
+    layer2RequestsReceived: new Counter({ name: 'metallb_layer2_requests_received', help: 'ARP and NDP requests received for IPs this node announces', labelNames: ['ip'], registers }),
+    layer2ResponsesSent: new Counter({ name: 'metallb_layer2_responses_sent', help: 'ARP and NDP replies sent for IPs this node announces', labelNames: ['ip'], registers }),
+    layer2GratuitousSent: new Counter({ name: 'metallb_layer2_gratuitous_sent', help: 'Gratuitous ARP and unsolicited neighbor advertisement packets sent for IPs this node announces', labelNames: ['ip'], registers }),
+    bgpSessionUp: new Gauge({ name: 'metallb_bgp_session_up', help: '1 while the BGP session to the peer is established, else 0', labelNames: ['peer'], registers }),
+    bgpUpdatesTotal: new Counter({ name: 'metallb_bgp_updates_total', help: 'BGP UPDATE messages sent to the peer (one batched withdrawal counts once)', labelNames: ['peer'], registers }),
+    bgpAnnouncedPrefixesTotal: new Gauge({ name: 'metallb_bgp_announced_prefixes_total', help: 'Prefixes the peer currently holds from this node (0 while the session is down)', labelNames: ['peer'], registers }),
+    bgpPendingPrefixesTotal: new Gauge({ name: 'metallb_bgp_pending_prefixes_total', help: 'Prefixes this node wants the peer to hold', labelNames: ['peer'], registers }),
+    k8sUpdatesTotal: new Counter({ name: 'metallb_k8s_client_updates_total', help: 'Work-queue items (Kubernetes object changes) processed', registers: k8sRegisters }),
+    k8sUpdateErrorsTotal: new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'Work-queue items whose processing failed and was retried', registers: k8sRegisters }),
+    configLoaded: new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: '1 once a configuration has been adopted', registers: k8sRegisters }),
+    configStale: new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: '1 while the newest ConfigMap content is not in force (an older configuration is used)', registers: k8sRegisters }),
+  };
+  if (withK8s) {
+    metrics.configLoaded.set(0);
+    metrics.configStale.set(0);
+  }
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  return metrics;
+}
+
+/** Labels of one metallb_speaker_announced series. */
+export interface AnnouncedSeries {
+  readonly service: string;
+  readonly protocol: string;
+  readonly node: string;
+  readonly ip: string;
+}
+
+/**
+ * BGP session series helpers: upstream creates session_up and announced_prefixes_total at 0
+ * when a session object is created and deletes all four when the session is closed.
+ */
+export function bgpSessionCreated(m: SpeakerMetrics, peer: string): void {
+  m.bgpSessionUp.set({ peer }, 0);
+  m.bgpAnnouncedPrefixesTotal.set({ peer }, 0);
+}
+
+export function bgpSessionClosed(m: SpeakerMetrics, peer: string): void {
+  m.bgpSessionUp.remove({ peer });
+  m.bgpAnnouncedPrefixesTotal.remove({ peer });
+  m.bgpUpdatesTotal.remove({ peer });
+  m.bgpPendingPrefixesTotal.remove({ peer });
+}

@@ -1,0 +1,419 @@
+// The speaker's state between events, and the effects each change has on this node: which IPs
+// the layer 2 responders answer for, which routes the BGP sessions carry, which
+// metallb_speaker_announced series exist, which events to write, which sessions to run.
+//
+// Every entry point does work proportional to what changed, never to all Services:
+//  - a Service or Endpoints change re-decides that one Service;
+//  - a membership change re-decides only the layer 2 Services whose election it can change
+//    (owner gone, or a joining node that out-ranks the current owner: one SHA-256 per distinct
+//    election key);
+//  - node labels only touch the peer set;
+//  - a config change is the exception (upstream reprocesses everything): it returns the keys to
+//    reprocess, and the caller spreads them over several event-loop turns.
+// Pure: the caller performs the effects (lib/layer2, lib/bgp, prom-client, the event recorder).
+
+import type { IPAddress } from '../ip/index.js';
+import type { Config, Peer } from '../config/types.js';
+import { AdvertisementTable, type RouteChanges } from './advertisements.js';
+import {
+  DEFAULT_DECISION_OPTIONS,
+  decideService,
+  isLocalPolicy,
+  type AnnouncedService,
+  type Announcement,
+  type DecisionOptions,
+  type ServiceDecision,
+  type ServiceLike,
+} from './decide.js';
+import { electionDigest } from './election.js';
+import type { EndpointReadiness } from './endpoints.js';
+import { nodeAssignedEvent, type SpeakerEvent } from './events.js';
+import { diffPeers, type PeerChanges } from './peers.js';
+import { poolForIPs } from './pools.js';
+import { peersForNode, sameLabels, type NodeLabels } from './selectors.js';
+
+/** Labels of one metallb_speaker_announced series. */
+export interface AnnouncedSeries {
+  readonly service: string;
+  readonly protocol: string;
+  readonly node: string;
+  readonly ip: string;
+}
+
+export interface ServiceEffects {
+  readonly key: string;
+  readonly decision: ServiceDecision;
+  /** Layer 2: IPs to answer for and to (re)send gratuitous announcements for (every announce pass, as upstream). */
+  readonly layer2Announce: readonly IPAddress[];
+  /** Layer 2: IPs to stop answering for at once (no Service on this node holds them any more). */
+  readonly layer2Release: readonly IPAddress[];
+  /** BGP: route changes to hand to every session. */
+  readonly bgp: RouteChanges;
+  /** metallb_speaker_announced series to set to 1 / to delete. */
+  readonly announcedSet: readonly AnnouncedSeries[];
+  readonly announcedDelete: readonly AnnouncedSeries[];
+  /** Event to write on the Service (nodeAssigned on every announce pass). */
+  readonly event: SpeakerEvent | undefined;
+  /** A refused config is no longer blocked by any announced Service: call retryPendingConfig(). */
+  readonly pendingConfigUnblocked: boolean;
+}
+
+export type ConfigOutcome =
+  | { readonly status: 'adopted'; readonly reprocess: readonly string[]; readonly peers: PeerChanges }
+  | {
+      /** Valid but some announced Service's IPs are outside every pool of it: old config stays. */
+      readonly status: 'refused';
+      readonly reason: string;
+      /** Services that block it; when they all stop, effects report pendingConfigUnblocked. */
+      readonly blockers: readonly string[];
+    }
+  | { readonly status: 'rejected'; readonly reason: string };
+
+interface ElectionRecord {
+  readonly electionKey: string;
+  readonly owner: string | undefined;
+  ownerDigest?: Buffer;
+  readonly local: boolean;
+}
+
+interface ServiceRecord {
+  service: ServiceLike | undefined;
+  endpoints: EndpointReadiness | undefined;
+  announced: AnnouncedService | undefined;
+  election: ElectionRecord | undefined;
+}
+
+interface Layer2Holding {
+  readonly ip: IPAddress;
+  readonly holders: Set<string>;
+}
+
+const NO_ROUTES: RouteChanges = { announce: [], withdraw: [] };
+
+class EffectsBuilder {
+  layer2Announce: IPAddress[] = [];
+  layer2Release: IPAddress[] = [];
+  bgpAnnounce: RouteChanges['announce'][number][] = [];
+  bgpWithdraw: RouteChanges['withdraw'][number][] = [];
+  announcedSet: AnnouncedSeries[] = [];
+  announcedDelete: AnnouncedSeries[] = [];
+  event: SpeakerEvent | undefined;
+  pendingConfigUnblocked = false;
+
+  addRoutes(c: RouteChanges): void {
+    // a prefix withdrawn and re-announced within one change is just announced
+    const announced = new Set(c.announce.map((a) => a.prefix.toString()));
+    this.bgpWithdraw = this.bgpWithdraw.filter((p) => !announced.has(p.toString()));
+    const withdrawn = new Set(c.withdraw.map(String));
+    this.bgpAnnounce = this.bgpAnnounce.filter((a) => !withdrawn.has(a.prefix.toString()) && !announced.has(a.prefix.toString()));
+    this.bgpAnnounce.push(...c.announce);
+    this.bgpWithdraw.push(...c.withdraw);
+  }
+
+  build(key: string, decision: ServiceDecision): ServiceEffects {
+    // an IP released and re-announced in one pass (IP order change, protocol flip) stays announced
+    const again = new Set(this.layer2Announce.map((ip) => ip.key));
+    const bgp = this.bgpAnnounce.length || this.bgpWithdraw.length ? { announce: this.bgpAnnounce, withdraw: this.bgpWithdraw } : NO_ROUTES;
+    return {
+      key,
+      decision,
+      layer2Announce: this.layer2Announce,
+      layer2Release: this.layer2Release.filter((ip) => !again.has(ip.key)),
+      bgp,
+      announcedSet: this.announcedSet,
+      announcedDelete: this.announcedDelete.filter((d) => !this.announcedSet.some((s) => sameSeries(s, d))),
+      event: this.event,
+      pendingConfigUnblocked: this.pendingConfigUnblocked,
+    };
+  }
+}
+
+function sameSeries(a: AnnouncedSeries, b: AnnouncedSeries): boolean {
+  return a.service === b.service && a.protocol === b.protocol && a.node === b.node && a.ip === b.ip;
+}
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (s) s.add(v);
+  else m.set(k, new Set([v]));
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(v);
+  if (s.size === 0) m.delete(k);
+}
+
+export interface SpeakerStateOptions {
+  readonly nodeName: string;
+  /** Initial live speakers; null when memberlist is disabled. */
+  readonly usableSpeakers: ReadonlySet<string> | null;
+  readonly decisionOptions?: DecisionOptions;
+}
+
+export class SpeakerState {
+  readonly nodeName: string;
+  /** The BGP route set all sessions carry (a new session gets `routes.routes()`). */
+  readonly routes = new AdvertisementTable();
+  private readonly decisionOptions: DecisionOptions;
+  private config: Config | undefined;
+  private labels: NodeLabels = {};
+  private peers: readonly Peer[] = [];
+  private usable: ReadonlySet<string> | null;
+  private readonly records = new Map<string, ServiceRecord>();
+  private readonly layer2 = new Map<string, Layer2Holding>();
+  private readonly servicesByOwner = new Map<string, Set<string>>();
+  private readonly servicesByElectionKey = new Map<string, Set<string>>();
+  private pending: { config: Config; blockers: Set<string> } | undefined;
+  private loaded = false;
+  private stale = false;
+
+  constructor(options: SpeakerStateOptions) {
+    this.nodeName = options.nodeName;
+    this.usable = options.usableSpeakers === null ? null : new Set(options.usableSpeakers);
+    this.decisionOptions = options.decisionOptions ?? DEFAULT_DECISION_OPTIONS;
+  }
+
+  // ------------------------------------------------------------------ inputs: one Service
+
+  /** A Service was added/updated (or deleted: undefined). Re-decides that Service only. */
+  updateService(key: string, service: ServiceLike | undefined): ServiceEffects {
+    this.record(key).service = service;
+    return this.reconcile(key);
+  }
+
+  /** A Service's endpoints changed (undefined: no Endpoints object / no slice). */
+  updateEndpoints(key: string, endpoints: EndpointReadiness | undefined): ServiceEffects {
+    this.record(key).endpoints = endpoints;
+    return this.reconcile(key);
+  }
+
+  /** Re-decides one Service from what is stored (after a config or membership change). */
+  reconcile(key: string): ServiceEffects {
+    const rec = this.record(key);
+    const decision = decideService(
+      { config: this.config, nodeName: this.nodeName, usableSpeakers: this.usable, peers: this.peers, options: this.decisionOptions },
+      { service: rec.service, endpoints: rec.endpoints, previous: rec.announced },
+    );
+    const fx = new EffectsBuilder();
+    if (decision.action === 'keep') return fx.build(key, decision);
+    if (decision.withdrawPrevious !== undefined) {
+      // BGP to BGP with other IPs: the table computes the exact route delta in announce(), so an
+      // aggregate both the old and the new IPs fall into is not withdrawn and re-sent.
+      const bgpToBGP = decision.action === 'announce' && decision.announcement.protocol === 'bgp' && rec.announced?.protocol === 'bgp';
+      this.unannounce(key, rec, fx, bgpToBGP);
+    }
+    if (decision.action === 'announce') {
+      this.announce(key, rec, decision.announcement, fx);
+      this.setElection(key, rec, { electionKey: decision.announcement.protocol === 'layer2' ? decision.announcement.electionKey : '', owner: this.nodeName, local: false }, decision.announcement.protocol === 'layer2');
+    } else {
+      const e = decision.election;
+      this.setElection(key, rec, e ? { electionKey: e.electionKey, owner: e.owner, local: false } : undefined, e !== undefined);
+    }
+    if (rec.service === undefined && rec.endpoints === undefined && rec.announced === undefined) this.forget(key);
+    return fx.build(key, decision);
+  }
+
+  // ------------------------------------------------------------------ inputs: cluster-wide
+
+  /**
+   * The live speakers changed (memberlist join/leave/update), or memberlist was turned on/off
+   * (null). Returns the Services whose layer 2 election can change; reconcile each of them.
+   */
+  setUsableSpeakers(next: ReadonlySet<string> | null): string[] {
+    const prev = this.usable;
+    this.usable = next === null ? null : new Set(next);
+    if (prev === null && next === null) return [];
+    if (prev === null || next === null) return [...this.servicesByElectionKey.values()].flatMap((s) => [...s]);
+    const affected = new Set<string>();
+    for (const node of prev) {
+      if (next.has(node)) continue;
+      for (const key of this.servicesByOwner.get(node) ?? []) affected.add(key);
+    }
+    const joined = [...next].filter((n) => !prev.has(n));
+    if (joined.length > 0) {
+      for (const [electionKey, keys] of this.servicesByElectionKey) {
+        for (const node of joined) {
+          const digest = electionDigest(node, electionKey);
+          for (const key of keys) {
+            if (affected.has(key)) continue;
+            const rec = this.records.get(key);
+            const el = rec?.election;
+            if (!rec || !el) continue;
+            if (el.local && !rec.endpoints?.readyNodes.has(node)) continue;
+            if (el.owner === undefined) {
+              affected.add(key);
+              continue;
+            }
+            el.ownerDigest ??= electionDigest(el.owner, electionKey);
+            const cmp = Buffer.compare(digest, el.ownerDigest);
+            if (cmp < 0 || (cmp === 0 && node < el.owner)) affected.add(key);
+          }
+        }
+      }
+    }
+    return [...affected];
+  }
+
+  /** The Node's labels changed; returns the session changes, or undefined if the labels are the same. */
+  setNodeLabels(labels: NodeLabels): PeerChanges | undefined {
+    if (sameLabels(labels, this.labels)) return undefined;
+    this.labels = labels instanceof Map ? new Map(labels) : { ...labels };
+    return this.reselectPeers();
+  }
+
+  /**
+   * A newly parsed config. Refused (old config stays, stale) when a Service this node announces
+   * has IPs outside every pool of it; otherwise adopted: returns the peer session changes and
+   * every Service key to reprocess (the caller spreads that over several turns).
+   */
+  setConfig(config: Config): ConfigOutcome {
+    const blockers: string[] = [];
+    for (const [key, rec] of this.records) {
+      if (rec.announced && !poolForIPs(config, rec.announced.ips)) blockers.push(key);
+    }
+    if (blockers.length > 0) {
+      this.pending = { config, blockers: new Set(blockers) };
+      this.stale = true;
+      const first = this.records.get(blockers[0])?.announced;
+      return {
+        status: 'refused',
+        reason: `new config not compatible with assigned IPs: service "${blockers[0]}" cannot own ${first?.ips.map(String).join(', ')} under the new config`,
+        blockers,
+      };
+    }
+    this.pending = undefined;
+    this.config = config;
+    this.loaded = true;
+    this.stale = false;
+    return { status: 'adopted', reprocess: [...this.records.keys()], peers: this.reselectPeers() };
+  }
+
+  /** The ConfigMap's content was invalid, or a protocol handler refused it: old config stays. */
+  rejectConfig(reason: string): ConfigOutcome {
+    this.pending = undefined;
+    this.stale = true;
+    return { status: 'rejected', reason };
+  }
+
+  /** The ConfigMap is gone: the old config and every announcement stay (stale). */
+  configMissing(): ConfigOutcome {
+    return this.rejectConfig('the config ConfigMap does not exist');
+  }
+
+  /** Retries a refused config (after pendingConfigUnblocked, or on a timer). */
+  retryPendingConfig(): ConfigOutcome | undefined {
+    return this.pending ? this.setConfig(this.pending.config) : undefined;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  get configLoaded(): boolean {
+    return this.loaded;
+  }
+  get configStale(): boolean {
+    return this.stale;
+  }
+  get currentConfig(): Config | undefined {
+    return this.config;
+  }
+  /** Peers whose node-selectors match this node (the sessions to run). */
+  get selectedPeers(): readonly Peer[] {
+    return this.peers;
+  }
+  get usableSpeakers(): ReadonlySet<string> | null {
+    return this.usable;
+  }
+  /** What this node announces for a Service, if anything. */
+  announced(key: string): AnnouncedService | undefined {
+    return this.records.get(key)?.announced;
+  }
+  /** IPs the layer 2 responders answer for (e.g. for a responder on a new interface). */
+  *layer2IPs(): IterableIterator<IPAddress> {
+    for (const h of this.layer2.values()) yield h.ip;
+  }
+  /** All Service keys known (for a full reprocess). */
+  serviceKeys(): string[] {
+    return [...this.records.keys()];
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private record(key: string): ServiceRecord {
+    let rec = this.records.get(key);
+    if (!rec) this.records.set(key, (rec = { service: undefined, endpoints: undefined, announced: undefined, election: undefined }));
+    return rec;
+  }
+
+  private forget(key: string): void {
+    this.records.delete(key);
+  }
+
+  private reselectPeers(): PeerChanges {
+    const next = this.config ? peersForNode(this.config.peers, this.labels) : [];
+    const changes = diffPeers(this.peers, next);
+    this.peers = next;
+    return changes;
+  }
+
+  private setElection(key: string, rec: ServiceRecord, el: ElectionRecord | undefined, ran: boolean): void {
+    const old = rec.election;
+    if (old) {
+      removeFrom(this.servicesByElectionKey, old.electionKey, key);
+      if (old.owner !== undefined) removeFrom(this.servicesByOwner, old.owner, key);
+    }
+    if (!ran || !el) {
+      rec.election = undefined;
+      return;
+    }
+    rec.election = { ...el, local: rec.service ? isLocalPolicy(rec.service) : false };
+    addTo(this.servicesByElectionKey, el.electionKey, key);
+    if (el.owner !== undefined) addTo(this.servicesByOwner, el.owner, key);
+  }
+
+  private series(key: string, a: AnnouncedService): AnnouncedSeries[] {
+    return a.ips.map((ip) => ({ service: key, protocol: a.protocol, node: this.nodeName, ip: ip.toString() }));
+  }
+
+  private unannounce(key: string, rec: ServiceRecord, fx: EffectsBuilder, keepRoutes = false): void {
+    const a = rec.announced;
+    if (!a) return;
+    if (a.protocol === 'layer2') {
+      for (const ip of a.ips) {
+        const h = this.layer2.get(ip.key);
+        if (!h) continue;
+        h.holders.delete(key);
+        if (h.holders.size === 0) {
+          this.layer2.delete(ip.key);
+          fx.layer2Release.push(ip);
+        }
+      }
+    } else if (!keepRoutes) {
+      fx.addRoutes(this.routes.delete(key));
+    }
+    fx.announcedDelete.push(...this.series(key, a));
+    rec.announced = undefined;
+    if (this.pending?.blockers.delete(key) && this.pending.blockers.size === 0) fx.pendingConfigUnblocked = true;
+  }
+
+  private announce(key: string, rec: ServiceRecord, a: Announcement, fx: EffectsBuilder): void {
+    if (a.protocol === 'layer2') {
+      for (const ip of a.ips) {
+        let h = this.layer2.get(ip.key);
+        if (!h) this.layer2.set(ip.key, (h = { ip, holders: new Set() }));
+        h.holders.add(key);
+      }
+      fx.layer2Announce.push(...a.ips);
+    } else {
+      fx.addRoutes(this.routes.set(key, a.advertisements));
+    }
+    rec.announced = { protocol: a.protocol, ips: a.ips };
+    fx.announcedSet.push(...this.series(key, rec.announced));
+    fx.event = nodeAssignedEvent(this.nodeName);
+    if (this.pending?.blockers.has(key) && poolForIPs(this.pending.config, a.ips)) {
+      this.pending.blockers.delete(key);
+      if (this.pending.blockers.size === 0) fx.pendingConfigUnblocked = true;
+    }
+  }
+}
