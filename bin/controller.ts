@@ -1,4 +1,105 @@
 #!/usr/bin/env node
-// Entry point of the controller: wiring only (flags, env, signals). Not implemented yet.
-console.error('metallb-controller: not implemented yet');
-process.exit(1);
+// metallb-controller: assigns addresses to LoadBalancer Services (spec §3). Wiring only.
+//   --port 7472  --config config  --log-level info  --kubeconfig <file> (in-cluster otherwise)
+//   --namespace / METALLB_NAMESPACE / service-account namespace file
+//   --ml-secret-name / METALLB_ML_SECRET_NAME   --deployment / METALLB_DEPLOYMENT
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createLogger, type Logger } from '../lib/util/log.js';
+import { KubeClient, loadKubeConfig } from '../lib/k8s/index.js';
+import { Controller, ensureMemberlistSecret } from '../lib/controller/index.js';
+import { createControllerMetrics } from '../lib/metrics/controller.js';
+import { startMetricsServer } from '../lib/metrics/server.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function fail(msg: string): never {
+  process.stderr.write(`metallb-controller: ${msg}\n`);
+  process.exit(1);
+}
+
+const OPTIONS = {
+  port: { type: 'string', default: '7472' },
+  config: { type: 'string', default: 'config' },
+  'log-level': { type: 'string', default: 'info' },
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'ml-secret-name': { type: 'string' },
+  deployment: { type: 'string' },
+  'disable-epslices': { type: 'boolean', default: false },
+  'enable-pprof': { type: 'boolean', default: false },
+} as const;
+
+function parseFlags() {
+  try {
+    return parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+const args = parseFlags();
+
+function makeLogger(): Logger {
+  try {
+    return createLogger('controller', args['log-level']);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+const log = makeLogger();
+
+const port = Number(args.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a TCP port, got "${args.port}"`);
+
+function resolveNamespace(): string {
+  if (args.namespace) return args.namespace;
+  if (process.env.METALLB_NAMESPACE) return process.env.METALLB_NAMESPACE;
+  try {
+    const ns = readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+    if (ns) return ns;
+  } catch { /* not in a cluster */ }
+  return fail(`unable to get namespace: set --namespace or METALLB_NAMESPACE, or run in a pod (${SA_NAMESPACE_FILE})`);
+}
+const namespace = resolveNamespace();
+const mlSecretName = args['ml-secret-name'] ?? process.env.METALLB_ML_SECRET_NAME ?? '';
+const deployment = args.deployment ?? process.env.METALLB_DEPLOYMENT ?? '';
+
+let version = '0.0.0';
+try {
+  version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
+} catch { /* packaged without package.json */ }
+log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}` }, 'MetalLB controller starting');
+if (args['enable-pprof']) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
+
+async function main(): Promise<void> {
+  const metrics = createControllerMetrics();
+  // Ready as soon as /metrics listens (spec §3.6), independent of config or sync.
+  const server = await startMetricsServer(metrics.registry, port, undefined, log);
+  log.info({ op: 'startup', port: server.port }, 'serving /metrics');
+  const client = await KubeClient.fromKubeConfig(loadKubeConfig(args.kubeconfig));
+  if (mlSecretName) await ensureMemberlistSecret(client, namespace, mlSecretName, deployment, log);
+  const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ op: 'shutdown', signal }, 'stopping');
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    void (async () => {
+      await controller.stop();
+      await server.close();
+      client.close();
+      log.info({ op: 'shutdown' }, 'stopped');
+      process.exit(0);
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  await controller.start();
+}
+
+main().catch((err: unknown) => {
+  log.error({ op: 'startup', error: err instanceof Error ? err.message : String(err) }, 'controller failed');
+  process.exit(1);
+});

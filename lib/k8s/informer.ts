@@ -75,6 +75,15 @@ interface ListBody<T> {
 
 class GoneError extends Error {}
 
+/**
+ * resourceVersions are opaque, but the API server's are etcd revisions (decimal integers); only
+ * when both parse as such is one called newer than the other.
+ */
+function isNewer(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
+  return BigInt(a) > BigInt(b);
+}
+
 export class Informer<T extends KubeObject> {
   private readonly store = new Map<string, T>();
   private readonly handlers: InformerHandlers<T>[] = [];
@@ -126,6 +135,20 @@ export class Informer<T extends KubeObject> {
 
   get size(): number {
     return this.store.size;
+  }
+
+  /**
+   * Puts an object the caller just wrote (the API server's answer) into the store when it is newer
+   * than the cached one, so the next decision does not act on a stale copy before the watch event
+   * arrives. The watch event with the same resourceVersion is then not reported again.
+   */
+  upsertIfNewer(obj: T): boolean {
+    const key = objectKey(obj);
+    const old = this.store.get(key);
+    if (!old) return false; // deleted meanwhile, or not ours to add: the watch decides
+    if (!isNewer(obj.metadata?.resourceVersion, old.metadata?.resourceVersion)) return false;
+    this.store.set(key, obj);
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -247,8 +270,10 @@ export class Informer<T extends KubeObject> {
       case 'MODIFIED': {
         const key = objectKey(obj);
         const old = this.store.get(key);
-        this.store.set(key, obj);
         if (rv) this.resourceVersion = rv;
+        if (old && rv && old.metadata?.resourceVersion === rv) return; // already stored by upsertIfNewer
+        if (old && isNewer(old.metadata?.resourceVersion, rv)) return; // ours is newer
+        this.store.set(key, obj);
         if (old) this.emitUpdate(old, obj);
         else this.emitAdd(obj);
         return;
