@@ -107,6 +107,24 @@ export interface AnnouncedSeries {
 }
 
 /**
+ * Applies a Service's announced-series changes: set to 1 while announced, removed on withdraw
+ * (upstream v0.12 never removed them, its quirk Q6; ≤v0.11 did).
+ */
+export function recordAnnounced(
+  m: SpeakerMetrics,
+  change: { readonly announcedSet: readonly AnnouncedSeries[]; readonly announcedDelete: readonly AnnouncedSeries[] },
+): void {
+  for (const s of change.announcedDelete) m.announced.remove({ ...s });
+  for (const s of change.announcedSet) m.announced.set({ ...s }, 1);
+}
+
+/** Sets the two config gauges from the speaker's config state. */
+export function recordConfigState(m: SpeakerMetrics, state: { readonly configLoaded: boolean; readonly configStale: boolean }): void {
+  m.configLoaded.set(state.configLoaded ? 1 : 0);
+  m.configStale.set(state.configStale ? 1 : 0);
+}
+
+/**
  * BGP session series helpers: upstream creates session_up and announced_prefixes_total at 0
  * when a session object is created and deletes all four when the session is closed.
  */

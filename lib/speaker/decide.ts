@@ -227,3 +227,8 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
     withdrawPrevious: replaced,
   };
 }
+
+/** The `namespace/name` key upstream uses for a Service (also the metric's `service` label). */
+export function serviceKey(service: ServiceLike): string {
+  return `${service.metadata?.namespace ?? ''}/${service.metadata?.name ?? ''}`;
+}

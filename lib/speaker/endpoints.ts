@@ -144,3 +144,17 @@ export function readinessFromEndpoints(eps: EndpointsLike): EndpointReadiness {
 export function readinessFromSlices(slices: readonly EndpointSliceLike[]): EndpointReadiness {
   return summarizeEntries('slices', entriesFromSlices(slices));
 }
+
+/** Label on an EndpointSlice naming its Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+/**
+ * The `namespace/name` key of the Service an EndpointSlice belongs to (so a slice change, a
+ * deletion included, re-decides its Service; upstream enqueued the slice's own name on
+ * deletion). undefined when the slice carries no service-name label.
+ */
+export function serviceKeyOfSlice(slice: { readonly metadata?: { readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> | null } | null }): string | undefined {
+  const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  if (!name) return undefined;
+  return `${slice.metadata?.namespace ?? ''}/${name}`;
+}

@@ -32,13 +32,8 @@ import { diffPeers, type PeerChanges } from './peers.js';
 import { poolForIPs } from './pools.js';
 import { peersForNode, sameLabels, type NodeLabels } from './selectors.js';
 
-/** Labels of one metallb_speaker_announced series. */
-export interface AnnouncedSeries {
-  readonly service: string;
-  readonly protocol: string;
-  readonly node: string;
-  readonly ip: string;
-}
+import type { AnnouncedSeries } from '../metrics/speaker.js';
+export type { AnnouncedSeries };
 
 export interface ServiceEffects {
   readonly key: string;
