@@ -34,8 +34,25 @@ function speakerNotes(problems: readonly Problem[]): MigrationNote[] {
   }));
 }
 
-function hasComments(text: string): boolean {
-  return /(^|[ \t])#/m.test(text);
+/** True when a line has a YAML comment: a `#` at its start or after a blank, outside quotes. */
+export function hasComments(text: string): boolean {
+  for (const line of text.split('\n')) {
+    let quote: '"' | "'" | null = null;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quote === '"') {
+        if (c === '\\') i++;
+        else if (c === '"') quote = null;
+      } else if (quote === "'") {
+        if (c === "'") quote = null; // '' (an escaped quote) closes and reopens: same result
+      } else if (c === '#' && (i === 0 || line[i - 1] === ' ' || line[i - 1] === '\t')) {
+        return true;
+      } else if ((c === '"' || c === "'") && (i === 0 || /[\s:,[{-]/.test(line[i - 1]))) {
+        quote = c;
+      }
+    }
+  }
+  return false;
 }
 
 export function migrateText(fileText: string, options: MigrateOptions): MigrationOutcome {
@@ -54,7 +71,7 @@ export function migrateText(fileText: string, options: MigrateOptions): Migratio
     return { ok: false, reason: 'unconvertible', warnings: [], problems: [{ path: options.namespace !== undefined ? '--namespace' : 'metadata.namespace', message: nsProblem }] };
   }
   const result = convertConfig(raw, { namespace, omitZeroKeepalive: options.omitZeroKeepalive });
-  const warnings: MigrationNote[] = [...speakerNotes(parsed.problems), ...result.warnings];
+  const warnings: MigrationNote[] = [...result.warnings, ...speakerNotes(parsed.problems)];
   if (hasComments(input.text)) warnings.push({ path: '', message: 'the config has comments; they are not carried over to the CRD objects' });
   if (result.problems.length > 0) return { ok: false, reason: 'unconvertible', problems: result.problems, warnings };
   if (result.objects.length === 0) warnings.push({ path: '', message: 'the config defines no peers, pools, communities or BFD profiles: the output holds no objects' });
