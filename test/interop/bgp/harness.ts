@@ -91,11 +91,26 @@ export class FRR {
     return Object.keys(t.routes ?? {});
   }
 
+  /** The prefixes bgpd holds from one peer (by its address). */
+  prefixesFrom(peer: string, afi: 'ipv4' | 'ipv6' = 'ipv4'): string[] {
+    const t = this.json<{ routes?: Record<string, { peerId?: string }[]> }>(`show bgp ${afi} unicast`);
+    return Object.entries(t.routes ?? {})
+      .filter(([, paths]) => paths.some((p) => p.peerId === peer))
+      .map(([prefix]) => prefix)
+      .sort();
+  }
+
+  /** Sends a signal to bgpd (e.g. SIGSTOP to freeze it). */
+  signal(sig: NodeJS.Signals): void {
+    this.proc?.kill(sig);
+  }
+
   /** The paths bgpd holds for one prefix, with the attributes tests check. */
   route(prefix: string, afi: 'ipv4' | 'ipv6' = 'ipv4'): FRRPath[] {
     const r = this.json<{ paths?: RawPath[] }>(`show bgp ${afi} unicast ${prefix}`);
     return (r.paths ?? []).map((p) => ({
       asPath: p.aspath?.string ?? '',
+      asPathLength: p.aspath?.length ?? -1,
       origin: p.origin ?? '',
       localPref: p.locPrf ?? p.localpref,
       communities: p.community?.string ?? '',
@@ -119,7 +134,7 @@ export class FRR {
 }
 
 interface RawPath {
-  aspath?: { string?: string };
+  aspath?: { string?: string; length?: number };
   origin?: string;
   locPrf?: number;
   localpref?: number;
@@ -131,6 +146,7 @@ interface RawPath {
 
 export interface FRRPath {
   asPath: string;
+  asPathLength: number;
   origin: string;
   localPref?: number;
   communities: string;
