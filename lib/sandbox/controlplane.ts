@@ -23,7 +23,8 @@
 // downloaded or built here; a missing binary is an error that says to run scripts/setup.sh.
 //
 // What the API server is configured with (see docs/install.md, "Test control plane"):
-//  - TLS with a per-run CA (keys from node:crypto, certificates from node-forge); serving cert for
+//  - TLS with a test CA (keys from node:crypto, certificates from node-forge; made once per process
+//    and reused by its later control planes, since key generation dominates start-up); serving cert for
 //    127.0.0.1, ::1, localhost, kubernetes[.default[.svc[.cluster.local]]] and `extraSANs`;
 //  - client-certificate admin (CN=metallb-ts-admin, O=system:masters); RBAC authorization, so
 //    `kubectl auth can-i --as=...` and service-account tokens (TokenRequest) are meaningful;
@@ -102,6 +103,17 @@ export interface RelayOptions {
   readonly credentialsFrom?: string;
 }
 
+export interface StartupPhases {
+  /** Keys and certificates (made once per process and SAN set, then reused). */
+  pkiMs: number;
+  /** etcd start until /health answers (runs alongside the PKI phase). */
+  etcdMs: number;
+  /** kube-apiserver start until /readyz answers 200. */
+  apiserverReadyMs: number;
+  /** /readyz until namespace `default` exists. */
+  namespacesMs: number;
+}
+
 export interface ControlPlane {
   /** Admin kubeconfig (embedded CA, client certificate and key). */
   readonly kubeconfigPath: string;
@@ -115,6 +127,8 @@ export interface ControlPlane {
   readonly caCertPem: string;
   /** Process ids of etcd, kube-apiserver and any namespace relays (for leak checks). */
   processIds(): number[];
+  /** How long each start-up phase took, in milliseconds (for bench/controlplane.ts). */
+  readonly startupPhases: Readonly<StartupPhases>;
   /** Runs kubectl against this API server (admin credentials unless opts.kubeconfigPath). */
   kubectl(args: readonly string[], opts?: KubectlOptions): Promise<KubectlResult>;
   /** A client-node KubeConfig loaded from the admin kubeconfig (or another one). */
@@ -228,6 +242,20 @@ interface GeneratedPki {
   readonly serving: { readonly certPem: string; readonly keyPem: string };
   readonly admin: { readonly certPem: string; readonly keyPem: string };
   readonly serviceAccount: KeyPairPem;
+}
+
+// One PKI per process and SAN set: RSA key generation is the slow part of a start on a busy
+// machine, and every control plane lives only on loopback for the length of a test run.
+const pkiCache = new Map<string, Promise<GeneratedPki>>();
+function sharedPki(extraSANs: readonly string[]): Promise<GeneratedPki> {
+  const k = [...extraSANs].sort().join(',');
+  let p = pkiCache.get(k);
+  if (!p) {
+    p = generatePki(extraSANs);
+    p.catch(() => pkiCache.delete(k));
+    pkiCache.set(k, p);
+  }
+  return p;
 }
 
 async function generatePki(extraSANs: readonly string[]): Promise<GeneratedPki> {
@@ -446,24 +474,18 @@ class ControlPlaneImpl implements ControlPlane {
   private stopped = false;
   private adminCert = { certPem: '', keyPem: '' };
   private tokenCounter = 0;
+  readonly startupPhases: StartupPhases = { pkiMs: 0, etcdMs: 0, apiserverReadyMs: 0, namespacesMs: 0 };
 
   constructor(readonly dir: string, readonly binDir: string) {}
 
   async start(opts: ControlPlaneOptions): Promise<void> {
-    const pki = await generatePki(opts.extraSANs ?? []);
-    this.caCertPem = pki.caPem;
-    this.adminCert = pki.admin;
-    const f = (name: string, text: string): string => {
-      const p = join(this.dir, name);
-      writeFileSync(p, text, { mode: 0o600 });
-      return p;
+    let mark = performance.now();
+    const phase = (name: keyof StartupPhases): void => {
+      const now = performance.now();
+      this.startupPhases[name] = Math.round(now - mark);
+      mark = now;
     };
-    const caFile = f('ca.crt', pki.caPem);
-    const servingCert = f('apiserver.crt', pki.serving.certPem);
-    const servingKey = f('apiserver.key', pki.serving.keyPem);
-    const saPub = f('sa.pub', pki.serviceAccount.publicPem);
-    const saKey = f('sa.key', pki.serviceAccount.privatePem);
-
+    // etcd starts while the keys and certificates are made (it needs neither)
     const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
     this.etcd = new ManagedProcess('etcd', join(this.binDir, 'etcd'), [
       '--name=metallb-ts',
@@ -476,7 +498,26 @@ class ControlPlaneImpl implements ControlPlane {
       '--unsafe-no-fsync=true',
       '--log-level=warn',
     ], join(this.dir, 'etcd.log'));
-    await this.waitFor('etcd', this.etcd, () => probe({ url: `http://127.0.0.1:${clientPort}/health` }), 30_000);
+    const etcd = this.etcd;
+    const etcdReady = this.waitFor('etcd', etcd, () => probe({ url: `http://127.0.0.1:${clientPort}/health` }), 30_000)
+      .then(() => { this.startupPhases.etcdMs = Math.round(performance.now() - mark); });
+    etcdReady.catch(() => undefined); // awaited below; avoid an unhandled rejection meanwhile
+    const pki = await sharedPki(opts.extraSANs ?? []);
+    this.startupPhases.pkiMs = Math.round(performance.now() - mark);
+    this.caCertPem = pki.caPem;
+    this.adminCert = pki.admin;
+    const f = (name: string, text: string): string => {
+      const p = join(this.dir, name);
+      writeFileSync(p, text, { mode: 0o600 });
+      return p;
+    };
+    const caFile = f('ca.crt', pki.caPem);
+    const servingCert = f('apiserver.crt', pki.serving.certPem);
+    const servingKey = f('apiserver.key', pki.serving.keyPem);
+    const saPub = f('sa.pub', pki.serviceAccount.publicPem);
+    const saKey = f('sa.key', pki.serviceAccount.privatePem);
+    await etcdReady;
+    mark = performance.now();
 
     const bind = opts.bindAddress ?? '127.0.0.1';
     const host = bind.includes(':') ? `[${bind}]` : bind;
@@ -506,8 +547,10 @@ class ControlPlaneImpl implements ControlPlane {
     const tlsProbe = (path: string): Promise<number> =>
       probe({ url: `${this.server}${path}`, ca: pki.caPem, cert: pki.admin.certPem, key: pki.admin.keyPem });
     await this.waitFor('kube-apiserver', this.apiserver, () => tlsProbe('/readyz'), opts.readyTimeoutMs ?? 90_000);
+    phase('apiserverReadyMs');
     // the bootstrap controller creates the system namespaces just after /readyz turns green
     await this.waitFor('kube-apiserver (namespace default)', this.apiserver, () => tlsProbe('/api/v1/namespaces/default'), 30_000);
+    phase('namespacesMs');
 
     this.kubeconfigPath = f('admin.kubeconfig', kubeconfigText({
       server: this.server, caPem: pki.caPem, user: pki.admin, userName: 'metallb-ts-admin',
