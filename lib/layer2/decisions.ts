@@ -28,12 +28,15 @@ const ARP_FRAME_MIN = ETHERNET_HEADER_LENGTH + 28;
 /**
  * Decides about one frame read from the ARP socket of an interface with MAC `ourMac`.
  * Answered: an untagged Ethernet/IPv4 ARP request, sent to broadcast or to ourMac, for an
- * announced address. The reply is unicast to the requester, from ourMac.
+ * announced address. Frames the kernel classed as for another host (which includes frames of
+ * a VLAN the interface is not a member of) or as our own outgoing ones are ignored. The reply is unicast to the requester, from ourMac.
  */
 export function answerArp(
   frame: Buffer, meta: { readonly packetType: number; readonly vlanTagged: boolean }, ourMac: MacAddress, announced: AnnouncedLookup,
 ): ArpVerdict {
   if (meta.packetType === PacketType.Outgoing) return { kind: 'ignore', reason: 'outgoing' };
+  // the kernel marks frames of a VLAN this interface is not in (tag stripped) as "other host"
+  if (meta.packetType === PacketType.OtherHost) return { kind: 'ignore', reason: 'not-for-us' };
   if (meta.vlanTagged) return { kind: 'ignore', reason: 'vlan-tagged' };
   // cheap checks first: most ARP traffic on a LAN is for addresses we do not announce
   if (frame.length >= 14) {

@@ -5,7 +5,7 @@ import { loadNative } from '../native/index.js';
 import { IPAddress } from '../ip/index.js';
 
 interface PacketAddon {
-  packetOpenArp(ifindex: number): number;
+  packetOpenArp(ifindex: number, etherType?: number): number;
   packetRecvArp(fd: number, buf: Buffer, meta: Int32Array): number;
   packetSendFrame(fd: number, ifindex: number, frame: Buffer): number;
   packetOpenNdp(ifindex: number, ifname: string): number;
@@ -54,7 +54,7 @@ export interface ArpFrameMeta {
   readonly vlanId: number;
 }
 
-/** Whole Ethernet frames of EtherType ARP on one interface. */
+/** Whole Ethernet frames of EtherType ARP (or another given EtherType) on one interface. */
 export class ArpSocket {
   private stopPoll: (() => void) | undefined;
   private closed = false;
@@ -63,8 +63,8 @@ export class ArpSocket {
 
   private constructor(private readonly fd: number, readonly ifindex: number) {}
 
-  static open(ifindex: number, ifname: string): ArpSocket {
-    const fd = wrap(`opening the ARP socket on ${ifname}`, () => addon().packetOpenArp(ifindex));
+  static open(ifindex: number, ifname: string, etherType = 0x0806): ArpSocket {
+    const fd = wrap(`opening the packet socket on ${ifname}`, () => addon().packetOpenArp(ifindex, etherType));
     return new ArpSocket(fd, ifindex);
   }
 

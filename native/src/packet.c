@@ -94,18 +94,28 @@ static int pk_meta(napi_env env, napi_value v, int32_t **out, size_t n, const ch
   return 0;
 }
 
-/* packetOpenArp(ifindex) -> fd: AF_PACKET socket for ARP frames on one interface. */
+/* packetOpenArp(ifindex[, etherType]) -> fd: AF_PACKET socket for the frames of one EtherType
+ * (ARP unless given; test tools also capture IPv6) on one interface. */
 static napi_value js_open_arp(napi_env env, napi_callback_info info) {
-  static const char *usage = "packetOpenArp(ifindex) needs an interface index";
-  napi_value argv[1];
-  int32_t ifindex;
-  if (pk_args(env, info, 1, argv, usage) || pk_i32(env, argv[0], &ifindex, usage)) return NULL;
-  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ARP));
-  if (fd < 0) return pk_throw(env, "socket(AF_PACKET, SOCK_RAW, ETH_P_ARP)", errno);
+  static const char *usage = "packetOpenArp(ifindex, etherType?) needs an interface index";
+  napi_value argv[2];
+  size_t argc = 2;
+  int32_t ifindex, ethertype = ETH_P_ARP;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || pk_i32(env, argv[0], &ifindex, usage)) {
+    if (argc < 1) napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  if (argc >= 2) {
+    napi_valuetype t;
+    napi_typeof(env, argv[1], &t);
+    if (t != napi_undefined && pk_i32(env, argv[1], &ethertype, usage)) return NULL;
+  }
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons((uint16_t)ethertype));
+  if (fd < 0) return pk_throw(env, "socket(AF_PACKET, SOCK_RAW)", errno);
   struct sockaddr_ll sll;
   memset(&sll, 0, sizeof sll);
   sll.sll_family = AF_PACKET;
-  sll.sll_protocol = htons(ETH_P_ARP);
+  sll.sll_protocol = htons((uint16_t)ethertype);
   sll.sll_ifindex = ifindex;
   int one = 1;
   if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) {
@@ -177,7 +187,7 @@ static napi_value js_send_frame(napi_env env, napi_callback_info info) {
   struct sockaddr_ll to;
   memset(&to, 0, sizeof to);
   to.sll_family = AF_PACKET;
-  to.sll_protocol = htons(ETH_P_ARP);
+  memcpy(&to.sll_protocol, data + 12, 2); /* the frame's own EtherType, already in network order */
   to.sll_ifindex = ifindex;
   to.sll_halen = ETH_ALEN;
   memcpy(to.sll_addr, data, ETH_ALEN);

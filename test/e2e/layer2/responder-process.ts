@@ -9,12 +9,12 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { pino } from 'pino';
+import { pino, destination } from 'pino';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { Layer2Announcer, type Layer2Counters } from '../../../lib/layer2/index.js';
 
 const { values } = parseArgs({ options: { 'rescan-ms': { type: 'string', default: '10000' }, 'log-level': { type: 'string', default: 'info' } } });
-const logger = pino({ level: values['log-level'] ?? 'info', base: { caller: 'layer2-e2e' } }, pino.destination(2));
+const logger = pino({ level: values['log-level'] ?? 'info', base: { caller: 'layer2-e2e' } }, destination(2));
 
 const counts = { requests: new Map<string, number>(), responses: new Map<string, number>(), gratuitous: new Map<string, number>() };
 const bump = (m: Map<string, number>, ip: string): void => { m.set(ip, (m.get(ip) ?? 0) + 1); };
