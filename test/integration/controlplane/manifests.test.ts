@@ -162,3 +162,32 @@ test('the kustomize overlay installs everything plus ConfigMap "config" in metal
     assert.deepEqual(all.stdout.trim().split('\n').filter((n) => n !== 'configmap/kube-root-ca.crt'), ['configmap/config']);
   });
 });
+
+test('Pod Security Admission admits the speaker pod in metallb-system (and would refuse it elsewhere)', async () => {
+  await withControlPlane(async (cp) => {
+    await cp.kubectl(['apply', '-f', namespaceFile, '-f', metallbFile]);
+    const ds = yaml.loadAll(readFileSync(metallbFile, 'utf8')).find((d) => (d as LiveObject).kind === 'DaemonSet') as
+      { spec: { template: { metadata: Record<string, unknown>; spec: Record<string, unknown> } } };
+    const pod = (namespace: string): string => JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { ...ds.spec.template.metadata, name: 'speaker-node1', namespace },
+      spec: { ...ds.spec.template.spec, nodeName: 'node1' },
+    });
+    // what tests do instead of a kubelet: create the speaker Pod, then set its status
+    const created = await cp.kubectl(['create', '-f', '-'], { input: pod('metallb-system') });
+    assertNoWarnings(created.stderr);
+    await cp.kubectl(['patch', 'pod', 'speaker-node1', '-n', 'metallb-system', '--subresource=status', '--type=merge',
+      '-p', JSON.stringify({ status: { podIP: '198.51.100.11', podIPs: [{ ip: '198.51.100.11' }], hostIP: '198.51.100.11' } })]);
+    const ip = await cp.kubectl(['get', 'pod', 'speaker-node1', '-n', 'metallb-system', '-o', 'jsonpath={.status.podIP}']);
+    assert.equal(ip.stdout, '198.51.100.11');
+    // a namespace at the "baseline" level refuses the same pod (baseline forbids host networking):
+    // the namespace labels are what lets the speaker run
+    await cp.kubectl(['create', 'namespace', 'baseline-ns']);
+    await cp.kubectl(['label', 'namespace', 'baseline-ns', 'pod-security.kubernetes.io/enforce=baseline']);
+    await cp.kubectl(['create', 'serviceaccount', 'speaker', '-n', 'baseline-ns']);
+    const refused = await cp.kubectl(['create', '-f', '-'], { input: pod('baseline-ns'), check: false });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /violates PodSecurity "baseline[^]*host namespaces/);
+  });
+});
