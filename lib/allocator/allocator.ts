@@ -5,7 +5,7 @@ import { IPAddress, isBuggyIP, type Family } from '../ip/index.js';
 import type { AddressPool, Config } from '../config/types.js';
 import { poolCapacity } from './capacity.js';
 import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from './request.js';
-import { PoolSpace, SortedOffsets } from './space.js';
+import { PoolSpace, SortedOffsets, offsetToBigInt, toOffset, type Offset } from './space.js';
 
 export type SharingRefusalReason = 'existing-no-sharing' | 'new-no-sharing' | 'sharing-key-mismatch' | 'backend-key-mismatch';
 
@@ -60,54 +60,54 @@ export interface PoolUsage {
 }
 
 // ---------------------------------------------------------------- internal state
+// Kept small on purpose (bytes per assignment are a target): singletons are stored bare, not in
+// one-element arrays.
+
+type Space = PoolSpace<AddressState, PoolState>;
 
 /** One Service's allocation. */
 interface Holder {
   readonly key: string;
-  pool: PoolState;
-  /** In status order. */
-  addresses: AddressState[];
-  /** Encoded (protocol, port) pairs, see encodePort. */
-  ports: readonly number[];
+  /** The addresses in status order: the first, and the second of a dual-stack Service. */
+  a0: AddressState;
+  a1: AddressState | undefined;
+  /** Encoded (protocol, port) pairs (see encodePort): one bare, several in an array. */
+  ports: number | readonly number[];
   sharingKey: string;
   backendKey: string;
 }
 
-/** One in-use address. */
+/** One in-use address. Its sharing/backend keys are those of its users (all carry the same pair). */
 interface AddressState {
-  readonly ip: IPAddress;
-  space: PoolSpace<AddressState>;
-  offset: bigint;
-  pool: PoolState;
-  readonly users: Holder[];
-  /** The sharing/backend keys recorded for the address (all its users carry the same pair). */
-  sharingKey: string;
-  backendKey: string;
+  space: Space;
+  offset: Offset;
+  users: Holder | Holder[];
 }
 
 interface PoolState {
   readonly pool: AddressPool;
-  readonly v4?: PoolSpace<AddressState>;
-  readonly v6?: PoolSpace<AddressState>;
+  /** Position in the config. */
+  readonly index: number;
+  v4: Space | undefined;
+  v6: Space | undefined;
   readonly capacity: bigint;
   addressesInUse: number;
   services: number;
+  /** Whether the pool is in the room heap of each request class (ipv4, ipv6, dual). */
+  readonly inRoomHeap: [boolean, boolean, boolean];
 }
 
 /** A pool's CIDR as found by address lookup. */
 interface Block {
   readonly first: bigint;
   readonly last: bigint;
-  readonly start: bigint;
-  readonly pool: PoolState;
-  readonly space: PoolSpace<AddressState>;
+  readonly start: Offset;
+  readonly space: Space;
 }
 
 interface Location {
-  readonly ip: IPAddress;
-  readonly pool: PoolState;
-  readonly space: PoolSpace<AddressState>;
-  readonly offset: bigint;
+  readonly space: Space;
+  readonly offset: Offset;
 }
 
 interface Layout {
@@ -115,6 +115,8 @@ interface Layout {
   readonly byName: ReadonlyMap<string, PoolState>;
   readonly blocks4: readonly Block[];
   readonly blocks6: readonly Block[];
+  /** Spaces carried over unchanged from the previous layout, with their new owner. */
+  readonly kept: ReadonlyMap<Space, { pool: PoolState; poolIndex: readonly number[] }>;
 }
 
 // Ports are kept as numbers: protocol index * 2^32 + port, protocols interned.
@@ -137,48 +139,103 @@ function decodePort(code: number): ServicePort {
   return { protocol: protocolNames[Math.floor(code / PORT_SPAN)], port: code % PORT_SPAN };
 }
 
-function encodePorts(ports: readonly ServicePort[]): readonly number[] {
+function encodePorts(ports: readonly ServicePort[]): number | readonly number[] {
   if (ports.length === 0) return NO_PORTS;
+  if (ports.length === 1) return encodePort(ports[0]);
   return ports.map(encodePort);
+}
+
+function holdsPort(h: Holder, code: number): boolean {
+  return typeof h.ports === 'number' ? h.ports === code : h.ports.includes(code);
+}
+
+/** The first of `ports` that `h` holds, or undefined. */
+function clash(h: Holder, ports: number | readonly number[]): number | undefined {
+  if (typeof ports === 'number') return holdsPort(h, ports) ? ports : undefined;
+  for (const p of ports) if (holdsPort(h, p)) return p;
+  return undefined;
+}
+
+function firstUser(s: AddressState): Holder {
+  return Array.isArray(s.users) ? s.users[0] : s.users;
+}
+
+function hasUser(s: AddressState, h: Holder): boolean {
+  return Array.isArray(s.users) ? s.users.includes(h) : s.users === h;
+}
+
+function usersOf(s: AddressState): readonly Holder[] {
+  return Array.isArray(s.users) ? s.users : [s.users];
 }
 
 function groupKey(sharingKey: string, backendKey: string): string {
   return backendKey === '' ? sharingKey : `${sharingKey}\u0000${backendKey}`;
 }
 
-function buildLayout(config: Config): Layout | string {
+const CLASS_INDEX: Record<IPFamily, number> = { ipv4: 0, ipv6: 1, dual: 2 };
+const CLASSES_OF_FAMILY: Record<Family, readonly number[]> = { 4: [0, 2], 6: [1, 2] };
+
+function spaceSignature(family: Family, pool: AddressPool, cidrs: readonly { toString(): string }[]): string {
+  return `${family}|${family === 4 && pool.avoidBuggyIPs ? 'avoid' : ''}|${cidrs.join(',')}`;
+}
+
+function buildLayout(config: Config, previous: Layout | undefined): Layout | string {
+  const reusable = new Map<string, Space>();
+  for (const p of previous?.pools ?? []) {
+    for (const s of [p.v4, p.v6]) if (s) reusable.set(s.signature, s);
+  }
   const pools: PoolState[] = [];
   const byName = new Map<string, PoolState>();
+  const kept = new Map<Space, { pool: PoolState; poolIndex: readonly number[] }>();
   const blocks: Record<Family, Block[]> = { 4: [], 6: [] };
-  for (const pool of config.pools) {
-    if (byName.has(pool.name)) return `duplicate definition of pool "${pool.name}"`;
-    const spaceFor = (family: Family): PoolSpace<AddressState> | undefined => {
-      const cidrs = pool.cidrs.filter((c) => c.family === family);
-      if (cidrs.length === 0) return undefined;
-      const index = pool.cidrs.flatMap((c, i) => (c.family === family ? [i] : []));
-      return new PoolSpace<AddressState>(family, cidrs, index, pool.avoidBuggyIPs);
+  config.pools.forEach((pool, index) => {
+    const state: PoolState = {
+      pool,
+      index,
+      v4: undefined,
+      v6: undefined,
+      capacity: poolCapacity(pool),
+      addressesInUse: 0,
+      services: 0,
+      inRoomHeap: [false, false, false],
     };
-    const state: PoolState = { pool, v4: spaceFor(4), v6: spaceFor(6), capacity: poolCapacity(pool), addressesInUse: 0, services: 0 };
-    for (const space of [state.v4, state.v6]) {
-      if (!space) continue;
-      space.cidrs.forEach((c, i) => blocks[space.family].push({ first: c.first.value, last: c.last.value, start: space.starts[i], pool: state, space }));
+    for (const family of [4, 6] as const) {
+      const cidrs = pool.cidrs.filter((c) => c.family === family);
+      if (cidrs.length === 0) continue;
+      const poolIndex = pool.cidrs.flatMap((c, i) => (c.family === family ? [i] : []));
+      const signature = spaceSignature(family, pool, cidrs);
+      let space = reusable.get(signature);
+      if (space) {
+        reusable.delete(signature);
+        kept.set(space, { pool: state, poolIndex });
+      } else {
+        space = new PoolSpace<AddressState, PoolState>(family, cidrs, poolIndex, pool.avoidBuggyIPs, state, signature);
+      }
+      if (family === 4) state.v4 = space;
+      else state.v6 = space;
+      const sp = space;
+      cidrs.forEach((c, i) => blocks[family].push({ first: c.first.value, last: c.last.value, start: sp.starts[i], space: sp }));
     }
     pools.push(state);
-    byName.set(pool.name, state);
+  });
+  for (const p of pools) {
+    if (byName.has(p.pool.name)) return `duplicate definition of pool "${p.pool.name}"`;
+    byName.set(p.pool.name, p);
   }
+  const ownerOf = (s: Space): PoolState => kept.get(s)?.pool ?? s.owner;
   for (const family of [4, 6] as const) {
     const list = blocks[family];
     list.sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
     for (let i = 1; i < list.length; i++) {
       if (list[i].first <= list[i - 1].last) {
-        return `CIDRs of pools "${list[i - 1].pool.pool.name}" and "${list[i].pool.pool.name}" overlap`;
+        return `CIDRs of pools "${ownerOf(list[i - 1].space).pool.name}" and "${ownerOf(list[i].space).pool.name}" overlap`;
       }
     }
   }
-  return { pools, byName, blocks4: blocks[4], blocks6: blocks[6] };
+  return { pools, byName, blocks4: blocks[4], blocks6: blocks[6], kept };
 }
 
-/** The pool block holding `ip` and, when avoid-buggy-ips allows it there, its location. */
+/** The block holding `ip` in `layout`, when avoid-buggy-ips allows the address there. */
 function locate(layout: Layout, ip: IPAddress): Location | undefined {
   const list = ip.family === 4 ? layout.blocks4 : layout.blocks6;
   const v = ip.value;
@@ -191,16 +248,62 @@ function locate(layout: Layout, ip: IPAddress): Location | undefined {
   }
   const b = list[lo];
   if (v > b.last) return undefined;
-  if (b.pool.pool.avoidBuggyIPs && isBuggyIP(ip)) return undefined;
-  return { ip, pool: b.pool, space: b.space, offset: b.start + (v - b.first) };
+  if (b.space.avoidBuggyIPs && isBuggyIP(ip)) return undefined;
+  const start = b.start;
+  const diff = v - b.first;
+  if (typeof start === 'number' && diff < 1n << 52n) {
+    const offset = start + Number(diff);
+    if (offset < 2 ** 53) return { space: b.space, offset };
+  }
+  return { space: b.space, offset: toOffset(offsetToBigInt(start) + diff) };
 }
 
-function familiesOf(f: IPFamily): readonly Family[] {
-  return f === 'ipv4' ? [4] : f === 'ipv6' ? [6] : [4, 6];
+function ipOf(s: AddressState): IPAddress {
+  return s.space.ipAt(s.offset);
+}
+
+function holderIPs(h: Holder): IPAddress[] {
+  return h.a1 ? [ipOf(h.a0), ipOf(h.a1)] : [ipOf(h.a0)];
 }
 
 function fail(failure: AllocationFailure): AllocationResult {
   return { ok: false, failure };
+}
+
+/** Min-heap of pool positions. */
+class PoolHeap {
+  readonly items: number[] = [];
+
+  push(v: number): void {
+    const a = this.items;
+    let i = a.length;
+    a.push(v);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= v) break;
+      a[i] = a[parent];
+      i = parent;
+    }
+    a[i] = v;
+  }
+
+  pop(): void {
+    const a = this.items;
+    const last = a.pop();
+    if (last === undefined || a.length === 0) return;
+    let i = 0;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && a[r] < a[l] ? r : l;
+      if (a[c] >= last) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = last;
+  }
 }
 
 // ---------------------------------------------------------------- the allocator
@@ -208,17 +311,29 @@ function fail(failure: AllocationFailure): AllocationResult {
 export class Allocator {
   private layout: Layout | undefined;
   private readonly holders = new Map<string, Holder>();
+  /**
+   * Per request class (ipv4, ipv6, dual): auto-assign pools that may have a free address for it,
+   * by config position. Every pool that has room is in it; full ones leave it lazily.
+   */
+  private roomHeaps: [PoolHeap, PoolHeap, PoolHeap] = [new PoolHeap(), new PoolHeap(), new PoolHeap()];
+  /** Sharing/backend key pair → pools with in-use addresses carrying it (and how many). */
+  private groupPools = new Map<string, Map<PoolState, number>>();
 
   /** Adopts `config` unless an existing allocation would not fit one of its pools (§2.6). */
   setConfig(config: Config): ConfigVerdict {
-    const layout = buildLayout(config);
+    const layout = buildLayout(config, this.layout);
     if (typeof layout === 'string') return { ok: false, message: `invalid config: ${layout}`, conflicts: [] };
+    // every allocation must fit entirely inside one pool of the new config
     const conflicts: StrandedAllocation[] = [];
+    const targetPool = (s: AddressState): PoolState | undefined => {
+      const k = layout.kept.get(s.space);
+      if (k) return k.pool;
+      const loc = locate(layout, ipOf(s));
+      return loc && loc.space.owner;
+    };
     for (const h of this.holders.values()) {
-      const ips = h.addresses.map((s) => s.ip);
-      const locs = ips.map((ip) => locate(layout, ip));
-      const first = locs[0];
-      if (!first || locs.some((l) => !l || l.pool !== first.pool)) conflicts.push({ service: h.key, ips });
+      const p0 = targetPool(h.a0);
+      if (!p0 || (h.a1 && targetPool(h.a1) !== p0)) conflicts.push({ service: h.key, ips: holderIPs(h) });
     }
     if (conflicts.length > 0) {
       const c = conflicts[0];
@@ -228,25 +343,49 @@ export class Allocator {
         conflicts,
       };
     }
-    const removedPools = this.layout ? this.layout.pools.map((p) => p.pool.name).filter((n) => !layout.byName.has(n)) : [];
-    // re-attribute every in-use address and every Service to the new pools
-    const moved = new Set<AddressState>();
-    for (const h of this.holders.values()) {
-      for (const s of h.addresses) {
-        if (moved.has(s)) continue;
-        moved.add(s);
-        const loc = locate(layout, s.ip) as Location;
-        s.space = loc.space;
-        s.offset = loc.offset;
-        s.pool = loc.pool;
-        loc.space.take(loc.offset, s);
-        loc.pool.addressesInUse++;
-        this.indexAdd(s);
+    const previous = this.layout;
+    const removedPools = previous ? previous.pools.map((p) => p.pool.name).filter((n) => !layout.byName.has(n)) : [];
+    // adopt: kept spaces change owner; addresses of the other old spaces move into new spaces
+    for (const [space, k] of layout.kept) {
+      space.owner = k.pool;
+      space.poolIndex = k.poolIndex;
+    }
+    for (const p of previous?.pools ?? []) {
+      for (const old of [p.v4, p.v6]) {
+        if (!old || layout.kept.has(old)) continue;
+        for (const s of old.used.values()) {
+          const loc = locate(layout, old.ipAt(s.offset)) as Location;
+          s.space = loc.space;
+          s.offset = loc.offset;
+          loc.space.take(loc.offset, s);
+          const u = firstUser(s);
+          if (u.sharingKey !== '') {
+            const k = groupKey(u.sharingKey, u.backendKey);
+            let group = loc.space.sharing.get(k);
+            if (!group) loc.space.sharing.set(k, (group = new SortedOffsets()));
+            group.add(loc.offset);
+          }
+        }
       }
-      h.pool = h.addresses[0].pool;
-      h.pool.services++;
     }
     this.layout = layout;
+    // recount, and rebuild the pool-level indexes
+    this.groupPools = new Map();
+    this.roomHeaps = [new PoolHeap(), new PoolHeap(), new PoolHeap()];
+    for (const p of layout.pools) {
+      p.addressesInUse = (p.v4?.used.size ?? 0) + (p.v6?.used.size ?? 0);
+      for (const space of [p.v4, p.v6]) {
+        if (!space) continue;
+        for (const [k, group] of space.sharing) this.countGroup(k, p, group.size);
+      }
+      if (p.pool.autoAssign) {
+        for (let c = 0; c < 3; c++) {
+          p.inRoomHeap[c] = true;
+          this.roomHeaps[c].push(p.index);
+        }
+      }
+    }
+    for (const h of this.holders.values()) h.a0.space.owner.services++;
     return { ok: true, removedPools };
   }
 
@@ -264,7 +403,7 @@ export class Allocator {
     if (request.requestedIPs.ips.length > 0) return this.assign(key, request, request.requestedIPs.ips);
     const existing = this.holders.get(key);
     if (existing) {
-      const ips = existing.addresses.map((s) => s.ip);
+      const ips = holderIPs(existing);
       const fam = familyOfAddresses(ips);
       if (!fam.ok || fam.family !== request.family.family) {
         return fail({ kind: 'family-mismatch', message: `IP for wrong family assigned ${formatIPList(ips)}` });
@@ -273,21 +412,41 @@ export class Allocator {
     }
     const ports = encodePorts(request.ports);
     const family = request.family.family;
+    const { sharingKey, backendKey } = request;
     if (request.requestedPool !== '') {
       const pool = layout.byName.get(request.requestedPool);
       if (!pool) return fail({ kind: 'unknown-pool', message: `unknown pool ${JSON.stringify(request.requestedPool)}`, pool: request.requestedPool });
-      const locs = this.pick(pool, family, ports, request.sharingKey, request.backendKey);
+      const locs = this.pick(pool, family, ports, sharingKey, backendKey);
       if (!locs) {
         return fail({ kind: 'no-available-ips', message: `no available IPs in pool ${JSON.stringify(pool.pool.name)} for ${family} IPFamily`, pool: pool.pool.name });
       }
-      return this.commit(key, pool, locs, ports, request.sharingKey, request.backendKey);
+      return this.commit(key, locs, ports, sharingKey, backendKey, undefined);
     }
-    for (const pool of layout.pools) {
-      if (!pool.pool.autoAssign) continue;
-      const locs = this.pick(pool, family, ports, request.sharingKey, request.backendKey);
-      if (locs) return this.commit(key, pool, locs, ports, request.sharingKey, request.backendKey);
+    // Upstream tries every auto-assign pool (in random order; here in config order) and takes
+    // the first that can serve. A pool can serve only if it has room for the request's families
+    // or holds addresses carrying the request's sharing keys, so only those are looked at.
+    let best: PoolState | undefined;
+    let bestLocs: Location[] | undefined;
+    if (sharingKey !== '') {
+      const candidates = this.groupPools.get(groupKey(sharingKey, backendKey));
+      if (candidates) {
+        for (const p of candidates.keys()) {
+          if (!p.pool.autoAssign || (best && p.index > best.index)) continue;
+          const locs = this.pick(p, family, ports, sharingKey, backendKey);
+          if (locs) {
+            best = p;
+            bestLocs = locs;
+          }
+        }
+      }
     }
-    return fail({ kind: 'no-available-ips', message: 'no available IPs' });
+    const room = this.firstPoolWithRoom(CLASS_INDEX[family]);
+    if (room && (!best || room.index < best.index)) {
+      best = room;
+      bestLocs = this.pick(room, family, ports, sharingKey, backendKey);
+    }
+    if (!bestLocs) return fail({ kind: 'no-available-ips', message: 'no available IPs' });
+    return this.commit(key, bestLocs, ports, sharingKey, backendKey, undefined);
   }
 
   /** Places `key` on exactly `ips` (re-assert or explicit request), if the rules allow it. */
@@ -303,25 +462,26 @@ export class Allocator {
     const locs: Location[] = [];
     for (const ip of ips) {
       const loc = locate(layout, ip);
-      if (!loc || (locs.length > 0 && loc.pool !== locs[0].pool)) {
+      if (!loc || (locs.length > 0 && loc.space.owner !== locs[0].space.owner)) {
         return fail({ kind: 'not-allowed', message: `${formatIPList(ips)} is not allowed in config`, ips });
       }
       locs.push(loc);
     }
     const ports = encodePorts(request.ports);
-    for (const loc of locs) {
-      const refusal = this.checkSharing(key, loc, ports, request.sharingKey, request.backendKey);
+    for (let i = 0; i < locs.length; i++) {
+      const refusal = this.checkSharing(key, locs[i], ips[i], ports, request.sharingKey, request.backendKey);
       if (refusal) return fail(refusal);
     }
-    return this.commit(key, locs[0].pool, locs, ports, request.sharingKey, request.backendKey);
+    return this.commit(key, locs, ports, request.sharingKey, request.backendKey, ips);
   }
 
   /** Frees everything `key` holds. False when it held nothing. */
   release(key: string): boolean {
     const h = this.holders.get(key);
     if (!h) return false;
-    for (const s of h.addresses) this.detach(h, s);
-    h.pool.services--;
+    h.a0.space.owner.services--;
+    this.detach(h, h.a0);
+    if (h.a1) this.detach(h, h.a1);
     this.holders.delete(key);
     return true;
   }
@@ -330,12 +490,14 @@ export class Allocator {
     return this.holders.has(key);
   }
 
+  /** The addresses of `key` in status order. */
   ipsOf(key: string): readonly IPAddress[] | undefined {
-    return this.holders.get(key)?.addresses.map((s) => s.ip);
+    const h = this.holders.get(key);
+    return h && holderIPs(h);
   }
 
   poolOf(key: string): string | undefined {
-    return this.holders.get(key)?.pool.pool.name;
+    return this.holders.get(key)?.a0.space.owner.pool.name;
   }
 
   keys(): IterableIterator<string> {
@@ -358,50 +520,52 @@ export class Allocator {
   // -------------------------------------------------------------- internals
 
   /** §2.2 for `key` on the address at `loc`; undefined when allowed. */
-  private checkSharing(key: string, loc: Location, ports: readonly number[], sharingKey: string, backendKey: string): AllocationFailure | undefined {
+  private checkSharing(key: string, loc: Location, ip: IPAddress, ports: number | readonly number[], sharingKey: string, backendKey: string): AllocationFailure | undefined {
     const state = loc.space.used.get(loc.offset);
     if (!state) return undefined;
+    const recorded = firstUser(state);
     let reason: SharingRefusalReason | undefined;
     let detail = '';
-    if (state.sharingKey === '') {
+    if (recorded.sharingKey === '') {
       reason = 'existing-no-sharing';
       detail = 'existing service does not allow sharing';
     } else if (sharingKey === '') {
       reason = 'new-no-sharing';
       detail = 'new service does not allow sharing';
-    } else if (state.sharingKey !== sharingKey) {
+    } else if (recorded.sharingKey !== sharingKey) {
       reason = 'sharing-key-mismatch';
-      detail = `sharing key ${JSON.stringify(sharingKey)} does not match existing sharing key ${JSON.stringify(state.sharingKey)}`;
-    } else if (state.backendKey !== backendKey) {
+      detail = `sharing key ${JSON.stringify(sharingKey)} does not match existing sharing key ${JSON.stringify(recorded.sharingKey)}`;
+    } else if (recorded.backendKey !== backendKey) {
       reason = 'backend-key-mismatch';
-      detail = `backend key ${JSON.stringify(backendKey)} does not match existing sharing key ${JSON.stringify(state.backendKey)}`;
+      detail = `backend key ${JSON.stringify(backendKey)} does not match existing sharing key ${JSON.stringify(recorded.backendKey)}`;
     }
+    const users = usersOf(state);
     if (reason) {
-      const others = state.users.filter((u) => u.key !== key).map((u) => u.key);
+      const others = users.filter((u) => u.key !== key).map((u) => u.key);
       if (others.length > 0) {
         return {
           kind: 'sharing',
           reason,
           message: `can't change sharing key for ${JSON.stringify(key)}, address also in use by ${others.join(',')}`,
           detail,
-          ip: loc.ip,
+          ip,
           otherServices: others,
         };
       }
     }
-    for (const code of ports) {
-      for (const u of state.users) {
-        if (u.key !== key && u.ports.includes(code)) {
-          const port = decodePort(code);
-          return { kind: 'port-in-use', message: `port ${port.protocol}/${port.port} is already in use on ${JSON.stringify(loc.ip.toString())}`, ip: loc.ip, port, heldBy: u.key };
-        }
+    for (const u of users) {
+      if (u.key === key) continue;
+      const code = clash(u, ports);
+      if (code !== undefined) {
+        const port = decodePort(code);
+        return { kind: 'port-in-use', message: `port ${port.protocol}/${port.port} is already in use on ${JSON.stringify(ip.toString())}`, ip, port, heldBy: u.key };
       }
     }
     return undefined;
   }
 
-  /** The first address of `space` in walk order a new Service with these ports/keys may use. */
-  private firstUsable(space: PoolSpace<AddressState>, ports: readonly number[], sharingKey: string, backendKey: string): bigint | undefined {
+  /** The first offset of `space` in walk order a new Service with these ports/keys may use. */
+  private firstUsable(space: Space, ports: number | readonly number[], sharingKey: string, backendKey: string): Offset | undefined {
     const free = space.firstFree();
     if (sharingKey === '') return free;
     const group = space.sharing.get(groupKey(sharingKey, backendKey));
@@ -409,102 +573,161 @@ export class Allocator {
     for (const offset of group.items) {
       if (free !== undefined && offset > free) break;
       const state = space.used.get(offset) as AddressState;
-      if (!state.users.some((u) => ports.some((p) => u.ports.includes(p)))) return offset;
+      if (!usersOf(state).some((u) => clash(u, ports) !== undefined)) return offset;
     }
     return free;
   }
 
   /** Addresses for a new allocation from `pool`, in status order; undefined when it cannot serve. */
-  private pick(pool: PoolState, family: IPFamily, ports: readonly number[], sharingKey: string, backendKey: string): Location[] | undefined {
-    const out: { loc: Location; order: number }[] = [];
-    for (const f of familiesOf(family)) {
-      const space = f === 4 ? pool.v4 : pool.v6;
+  private pick(pool: PoolState, family: IPFamily, ports: number | readonly number[], sharingKey: string, backendKey: string): Location[] | undefined {
+    if (family !== 'dual') {
+      const space = family === 'ipv4' ? pool.v4 : pool.v6;
       if (!space) return undefined;
       const offset = this.firstUsable(space, ports, sharingKey, backendKey);
-      if (offset === undefined) return undefined;
-      const cidr = space.cidrAt(offset);
-      const ip = IPAddress.of(f, space.cidrs[cidr].network.value + (offset - space.starts[cidr]));
-      out.push({ loc: { ip, pool, space, offset }, order: space.poolIndex[cidr] });
+      return offset === undefined ? undefined : [{ space, offset }];
     }
-    if (out.length === 2 && out[1].order < out[0].order) out.reverse();
-    return out.map((o) => o.loc);
+    const v4 = pool.v4, v6 = pool.v6;
+    if (!v4 || !v6) return undefined;
+    const o4 = this.firstUsable(v4, ports, sharingKey, backendKey);
+    if (o4 === undefined) return undefined;
+    const o6 = this.firstUsable(v6, ports, sharingKey, backendKey);
+    if (o6 === undefined) return undefined;
+    const l4 = { space: v4, offset: o4 }, l6 = { space: v6, offset: o6 };
+    // the family whose CIDR comes first in the pool's list comes first (§2.7)
+    return v4.poolIndex[v4.cidrAt(o4)] < v6.poolIndex[v6.cidrAt(o6)] ? [l4, l6] : [l6, l4];
+  }
+
+  /** The first auto-assign pool (config order) with a free address for request class `c`. */
+  private firstPoolWithRoom(c: number): PoolState | undefined {
+    const heap = this.roomHeaps[c];
+    const pools = (this.layout as Layout).pools;
+    for (;;) {
+      const top = heap.items[0];
+      if (top === undefined) return undefined;
+      const p = pools[top];
+      const room4 = c === 1 || (p.v4 !== undefined && p.v4.firstFree() !== undefined);
+      const room6 = c === 0 || (p.v6 !== undefined && p.v6.firstFree() !== undefined);
+      if (room4 && room6) return p;
+      heap.pop();
+      p.inRoomHeap[c] = false;
+    }
   }
 
   /** Records `key` on exactly `locs` (checks already done), replacing what it held. */
-  private commit(key: string, pool: PoolState, locs: readonly Location[], ports: readonly number[], sharingKey: string, backendKey: string): AllocationResult {
+  private commit(
+    key: string,
+    locs: readonly Location[],
+    ports: number | readonly number[],
+    sharingKey: string,
+    backendKey: string,
+    ips: readonly IPAddress[] | undefined,
+  ): AllocationResult {
+    const pool = locs[0].space.owner;
     let holder = this.holders.get(key);
     let changed = true;
+    const within = (s: AddressState | undefined): boolean => s !== undefined && locs.some((l) => l.space === s.space && l.offset === s.offset);
     if (holder) {
-      const old = holder.addresses;
-      changed = old.length !== locs.length || old.some((s) => !locs.some((l) => l.space === s.space && l.offset === s.offset));
-      for (const s of old) {
-        if (!locs.some((l) => l.space === s.space && l.offset === s.offset)) this.detach(holder, s);
-      }
-      if (holder.pool !== pool) {
-        holder.pool.services--;
+      const h = holder;
+      const a0 = h.a0, a1 = h.a1;
+      changed = (a1 ? 2 : 1) !== locs.length || !within(a0) || (a1 !== undefined && !within(a1));
+      const oldPool = a0.space.owner;
+      if (!within(a0)) this.detach(h, a0);
+      if (a1 && !within(a1)) this.detach(h, a1);
+      if (oldPool !== pool) {
+        oldPool.services--;
         pool.services++;
-        holder.pool = pool;
       }
-      holder.ports = ports;
-      holder.sharingKey = sharingKey;
-      holder.backendKey = backendKey;
+      if (h.sharingKey !== sharingKey || h.backendKey !== backendKey) {
+        // the holder stays on addresses it is the only user of (§2.2 exception): re-index them
+        for (const s of [a0, a1]) if (s && within(s)) this.indexDelete(s);
+        h.sharingKey = sharingKey;
+        h.backendKey = backendKey;
+        for (const s of [a0, a1]) if (s && within(s)) this.indexAdd(s);
+      }
+      h.ports = ports;
     } else {
-      holder = { key, pool, addresses: [], ports, sharingKey, backendKey };
+      holder = { key, a0: undefined as unknown as AddressState, a1: undefined, ports, sharingKey, backendKey };
       pool.services++;
       this.holders.set(key, holder);
     }
-    const states: AddressState[] = [];
-    for (const loc of locs) {
+    const h = holder;
+    const stateAt = (loc: Location): AddressState => {
       let s = loc.space.used.get(loc.offset);
       if (!s) {
-        s = { ip: loc.ip, space: loc.space, offset: loc.offset, pool, users: [holder], sharingKey, backendKey };
+        s = { space: loc.space, offset: loc.offset, users: h };
         loc.space.take(loc.offset, s);
         pool.addressesInUse++;
         this.indexAdd(s);
-      } else {
-        if (!s.users.includes(holder)) s.users.push(holder);
-        if (s.sharingKey !== sharingKey || s.backendKey !== backendKey) {
-          // only possible when `holder` is the address's only user (§2.2 exception)
-          this.indexDelete(s);
-          s.sharingKey = sharingKey;
-          s.backendKey = backendKey;
-          this.indexAdd(s);
-        }
+      } else if (!hasUser(s, h)) {
+        s.users = Array.isArray(s.users) ? [...s.users, h] : [s.users, h];
       }
-      states.push(s);
-    }
-    holder.addresses = states;
-    return { ok: true, ips: states.map((s) => s.ip), pool: pool.pool.name, changed };
+      return s;
+    };
+    h.a0 = stateAt(locs[0]);
+    h.a1 = locs.length > 1 ? stateAt(locs[1]) : undefined;
+    const resultIPs = ips ? [...ips] : holderIPs(h);
+    return { ok: true, ips: resultIPs, pool: pool.pool.name, changed };
   }
 
-  private detach(holder: Holder, s: AddressState): void {
-    const i = s.users.indexOf(holder);
-    if (i >= 0) s.users.splice(i, 1);
-    if (s.users.length === 0) {
-      this.indexDelete(s);
-      s.space.free(s.offset);
-      s.pool.addressesInUse--;
+  private detach(h: Holder, s: AddressState): void {
+    if (Array.isArray(s.users)) {
+      // all users carry the same keys, so the sharing index entry stays valid
+      const rest = s.users.filter((u) => u !== h);
+      s.users = rest.length === 1 ? rest[0] : rest;
+      return;
+    }
+    if (s.users !== h) return;
+    this.indexDelete(s);
+    s.space.free(s.offset);
+    const pool = s.space.owner;
+    pool.addressesInUse--;
+    if (pool.pool.autoAssign) {
+      for (const c of CLASSES_OF_FAMILY[s.space.family]) {
+        if (!pool.inRoomHeap[c]) {
+          pool.inRoomHeap[c] = true;
+          this.roomHeaps[c].push(pool.index);
+        }
+      }
+    }
+  }
+
+  private countGroup(k: string, pool: PoolState, delta: number): void {
+    let m = this.groupPools.get(k);
+    if (!m) {
+      if (delta <= 0) return;
+      m = new Map();
+      this.groupPools.set(k, m);
+    }
+    const n = (m.get(pool) ?? 0) + delta;
+    if (n > 0) m.set(pool, n);
+    else {
+      m.delete(pool);
+      if (m.size === 0) this.groupPools.delete(k);
     }
   }
 
   private indexAdd(s: AddressState): void {
-    if (s.sharingKey === '') return;
-    const k = groupKey(s.sharingKey, s.backendKey);
+    const u = firstUser(s);
+    if (u.sharingKey === '') return;
+    const k = groupKey(u.sharingKey, u.backendKey);
     let group = s.space.sharing.get(k);
     if (!group) {
       group = new SortedOffsets();
       s.space.sharing.set(k, group);
     }
     group.add(s.offset);
+    this.countGroup(k, s.space.owner, 1);
   }
 
   private indexDelete(s: AddressState): void {
-    if (s.sharingKey === '') return;
-    const k = groupKey(s.sharingKey, s.backendKey);
+    const u = firstUser(s);
+    if (u.sharingKey === '') return;
+    const k = groupKey(u.sharingKey, u.backendKey);
     const group = s.space.sharing.get(k);
     if (!group) return;
     group.delete(s.offset);
     if (group.size === 0) s.space.sharing.delete(k);
+    this.countGroup(k, s.space.owner, -1);
   }
 }
 

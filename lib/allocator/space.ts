@@ -10,22 +10,41 @@
 // The mark only moves up, and each step passes an address that was in use (or one of at most two
 // forbidden .255/.0 addresses in a row), so the stepping is amortised O(1) per assignment; heap
 // operations are O(log n) in the number of released addresses. Nothing depends on the pool size.
+//
+// Offsets are plain numbers below 2^53 and bigints from there on (only IPv6 spaces get there), so
+// the common case does no bigint arithmetic. Every offset is kept in that canonical form, which
+// makes it usable as a Map key.
 
 import { IPAddress, type CIDR, type Family } from '../ip/index.js';
 
-/** Min-heap of bigints. */
+export type Offset = number | bigint;
+
+const SAFE = 2 ** 53;
+const SAFE_BIG = 1n << 53n;
+
+/** The canonical form of an offset. */
+export function toOffset(v: bigint): Offset {
+  return v < SAFE_BIG ? Number(v) : v;
+}
+
+export function offsetToBigInt(o: Offset): bigint {
+  return typeof o === 'number' ? BigInt(o) : o;
+}
+
+function nextOffset(o: Offset): Offset {
+  if (typeof o === 'number') return o + 1 < SAFE ? o + 1 : BigInt(o) + 1n;
+  return o + 1n;
+}
+
+/** Min-heap of offsets. */
 class OffsetHeap {
-  private readonly items: bigint[] = [];
+  private readonly items: Offset[] = [];
 
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): bigint | undefined {
+  peek(): Offset | undefined {
     return this.items[0];
   }
 
-  push(v: bigint): void {
+  push(v: Offset): void {
     const a = this.items;
     let i = a.length;
     a.push(v);
@@ -38,34 +57,30 @@ class OffsetHeap {
     a[i] = v;
   }
 
-  pop(): bigint | undefined {
+  pop(): void {
     const a = this.items;
-    if (a.length === 0) return undefined;
-    const top = a[0];
-    const last = a.pop() as bigint;
-    if (a.length > 0) {
-      let i = 0;
-      const n = a.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && a[r] < a[l] ? r : l;
-        if (a[c] >= last) break;
-        a[i] = a[c];
-        i = c;
-      }
-      a[i] = last;
+    const last = a.pop();
+    if (last === undefined || a.length === 0) return;
+    let i = 0;
+    const n = a.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && a[r] < a[l] ? r : l;
+      if (a[c] >= last) break;
+      a[i] = a[c];
+      i = c;
     }
-    return top;
+    a[i] = last;
   }
 }
 
 /** A sorted list of offsets (the in-use addresses of one sharing key in one space). */
 export class SortedOffsets {
-  readonly items: bigint[] = [];
+  readonly items: Offset[] = [];
 
-  private lowerBound(v: bigint): number {
+  private lowerBound(v: Offset): number {
     const a = this.items;
     let lo = 0, hi = a.length;
     while (lo < hi) {
@@ -76,12 +91,12 @@ export class SortedOffsets {
     return lo;
   }
 
-  add(v: bigint): void {
+  add(v: Offset): void {
     const i = this.lowerBound(v);
     if (this.items[i] !== v) this.items.splice(i, 0, v);
   }
 
-  delete(v: bigint): void {
+  delete(v: Offset): void {
     const i = this.lowerBound(v);
     if (this.items[i] === v) this.items.splice(i, 1);
   }
@@ -91,39 +106,50 @@ export class SortedOffsets {
   }
 }
 
-export class PoolSpace<State> {
+export class PoolSpace<State, Owner> {
   /** The CIDRs of this family, in walk order. */
   readonly cidrs: readonly CIDR[];
-  /** Index of each of `cidrs` in the pool's full CIDR list (to order the two IPs of dual-stack). */
-  readonly poolIndex: readonly number[];
   /** Offset of the first address of each of `cidrs`. */
-  readonly starts: readonly bigint[];
-  readonly size: bigint;
+  readonly starts: readonly Offset[];
+  readonly size: Offset;
   /** In-use addresses by offset. */
-  readonly used = new Map<bigint, State>();
+  readonly used = new Map<Offset, State>();
   /** In-use addresses that allow sharing, by sharing/backend key pair, ascending offsets. */
   readonly sharing = new Map<string, SortedOffsets>();
 
-  private mark = 0n;
+  private readonly networks4: readonly number[];
+  private mark: Offset = 0;
   private markCidr = 0;
   private readonly released = new OffsetHeap();
-  private readonly inReleased = new Set<bigint>();
+  private readonly inReleased = new Set<Offset>();
 
-  constructor(readonly family: Family, cidrs: readonly CIDR[], poolIndex: readonly number[], readonly avoidBuggyIPs: boolean) {
+  /**
+   * @param owner the pool this space belongs to (re-pointed when a new config keeps the space)
+   * @param poolIndex index of each of `cidrs` in the pool's full CIDR list (orders dual-stack IPs)
+   * @param signature identifies the space's shape, to keep it across config changes
+   */
+  constructor(
+    readonly family: Family,
+    cidrs: readonly CIDR[],
+    public poolIndex: readonly number[],
+    readonly avoidBuggyIPs: boolean,
+    public owner: Owner,
+    readonly signature: string,
+  ) {
     this.cidrs = cidrs;
-    this.poolIndex = poolIndex;
-    const starts: bigint[] = [];
+    const starts: Offset[] = [];
     let n = 0n;
     for (const c of cidrs) {
-      starts.push(n);
+      starts.push(toOffset(n));
       n += c.size;
     }
     this.starts = starts;
-    this.size = n;
+    this.size = toOffset(n);
+    this.networks4 = family === 4 ? cidrs.map((c) => Number(c.network.value)) : [];
   }
 
   /** Index into `cidrs` of the block holding `offset` (binary search over the blocks). */
-  cidrAt(offset: bigint): number {
+  cidrAt(offset: Offset): number {
     const s = this.starts;
     let lo = 0, hi = s.length - 1;
     while (lo < hi) {
@@ -134,20 +160,21 @@ export class PoolSpace<State> {
     return lo;
   }
 
-  ipAt(offset: bigint): IPAddress {
+  ipAt(offset: Offset): IPAddress {
     const i = this.cidrAt(offset);
-    return IPAddress.of(this.family, this.cidrs[i].network.value + (offset - this.starts[i]));
+    if (this.family === 4) return IPAddress.of(4, BigInt(this.networks4[i] + ((offset as number) - (this.starts[i] as number))));
+    return IPAddress.of(6, this.cidrs[i].network.value + (offsetToBigInt(offset) - offsetToBigInt(this.starts[i])));
   }
 
   /** avoid-buggy-ips forbids IPv4 addresses ending in .0 or .255. */
-  private forbiddenIn(cidr: number, offset: bigint): boolean {
+  private forbiddenIn(cidr: number, offset: Offset): boolean {
     if (!this.avoidBuggyIPs || this.family !== 4) return false;
-    const last = (this.cidrs[cidr].network.value + (offset - this.starts[cidr])) & 0xffn;
-    return last === 0n || last === 255n;
+    const last = (this.networks4[cidr] + ((offset as number) - (this.starts[cidr] as number))) % 256;
+    return last === 0 || last === 255;
   }
 
   /** The lowest offset nobody uses and avoid-buggy-ips allows, or undefined when there is none. */
-  firstFree(): bigint | undefined {
+  firstFree(): Offset | undefined {
     // drop released offsets that were taken again since
     let top = this.released.peek();
     while (top !== undefined && this.used.has(top)) {
@@ -158,33 +185,30 @@ export class PoolSpace<State> {
     // step the mark over in-use and forbidden offsets
     const starts = this.starts;
     const lastCidr = starts.length - 1;
-    while (this.mark < this.size) {
-      while (this.markCidr < lastCidr && starts[this.markCidr + 1] <= this.mark) this.markCidr++;
-      if (this.forbiddenIn(this.markCidr, this.mark) || this.used.has(this.mark)) this.mark++;
+    let mark = this.mark;
+    while (mark < this.size) {
+      while (this.markCidr < lastCidr && starts[this.markCidr + 1] <= mark) this.markCidr++;
+      if (this.used.has(mark) || this.forbiddenIn(this.markCidr, mark)) mark = nextOffset(mark);
       else break;
     }
-    const mark = this.mark < this.size ? this.mark : undefined;
-    if (top === undefined) return mark;
-    if (mark === undefined) return top;
-    return top < mark ? top : mark;
+    this.mark = mark;
+    const free = mark < this.size ? mark : undefined;
+    if (top === undefined) return free;
+    if (free === undefined) return top;
+    return top < free ? top : free;
   }
 
   /** Records that `offset` is in use by `state` (the offset must be allowed and free). */
-  take(offset: bigint, state: State): void {
+  take(offset: Offset, state: State): void {
     this.used.set(offset, state);
   }
 
   /** Records that nobody uses `offset` any more. */
-  free(offset: bigint): void {
+  free(offset: Offset): void {
     this.used.delete(offset);
     if (offset < this.mark && !this.inReleased.has(offset)) {
       this.released.push(offset);
       this.inReleased.add(offset);
     }
-  }
-
-  /** Whether avoid-buggy-ips forbids the address at `offset`. */
-  forbidden(offset: bigint): boolean {
-    return this.forbiddenIn(this.cidrAt(offset), offset);
   }
 }

@@ -1,0 +1,254 @@
+// npm run bench -- allocator [--quick]
+//
+// Figures for lib/allocator (issue 3): assignments per second, p50/p99 per operation, bytes per
+// assignment and flatness of the cost from 1k to 100k assignments, for
+//   v4-/14-100k      100,000 allocations in one IPv4 /14
+//   v6-/64-100k      the same in an IPv6 /64
+//   churn-10pct      10% random releases and re-allocations on top of the /14 case
+//   pools-1000x/24   100,000 allocations over 1,000 auto-assign pools of one /24 each
+//   setconfig-100k   re-adopting a config with 100,000 allocations (one event-loop stall)
+// and, in the same process, the naive linear-scan reference (first free address by walking the
+// pool, as upstream does) at 10k and 100k assignments. The reference is pre-filled with explicit
+// assignments (cheap for it too) and then timed over a sample of allocations at that fill level,
+// because letting it make all 100k allocations itself would take hours. Ratio = ours / reference.
+// Addresses are values only; nothing is sent anywhere.
+
+import { performance } from 'node:perf_hooks';
+import { Allocator, type AllocationRequest } from '../lib/allocator/index.js';
+import { LinearScanAllocator } from '../lib/allocator/reference.js';
+import { parsePoolEntry, IPAddress, type Family } from '../lib/ip/index.js';
+import type { AddressPool, Config } from '../lib/config/types.js';
+
+const quick = process.argv.includes('--quick');
+const N = quick ? 20_000 : 100_000;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+interface Figure {
+  case: string;
+  metric: string;
+  value: number;
+  unit: string;
+  reference?: number;
+  ratio?: number;
+}
+const figures: Figure[] = [];
+
+function report(f: Figure, text: string): void {
+  figures.push(f);
+  console.log(text);
+}
+
+function poolOf(name: string, addresses: string[]): AddressPool {
+  const entries = addresses.map((t) => {
+    const r = parsePoolEntry(t);
+    if (!r.ok) throw new Error(r.reason);
+    return r.entry;
+  });
+  return { name, protocol: 'layer2', entries, cidrs: entries.flatMap((e) => e.cidrs), autoAssign: true, avoidBuggyIPs: false, bgpAdvertisements: [] };
+}
+
+function configOf(pools: AddressPool[]): Config {
+  return { peers: [], communities: new Map(), pools, bfdProfiles: [] };
+}
+
+/** One request per Service, as the controller would derive them (own objects per Service). */
+function requests(n: number, family: 'ipv4' | 'ipv6'): AllocationRequest[] {
+  const out: AllocationRequest[] = [];
+  for (let i = 0; i < n; i++) {
+    out.push({
+      family: { ok: true, family },
+      ports: [{ protocol: 'TCP', port: 80 + (i % 3) }],
+      sharingKey: '',
+      backendKey: '',
+      requestedIPs: { ok: true, ips: [] },
+      requestedPool: '',
+    });
+  }
+  return out;
+}
+
+function keys(n: number, prefix = 'svc'): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push(`default/${prefix}-${i}`);
+  return out;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function median(a: Float64Array): number {
+  return percentile(Float64Array.from(a).sort(), 50);
+}
+
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+interface RunFigures {
+  opsPerSecond: number;
+  p50us: number;
+  p99us: number;
+  bytesPerAssignment: number;
+  flatness: number;
+  first1kUs: number;
+  last1kUs: number;
+}
+
+/** Allocates n Services on a fresh Allocator: throughput run, memory, then a per-op timed run. */
+function runFresh(config: Config, family: 'ipv4' | 'ipv6', n: number): RunFigures {
+  const ks = keys(n);
+  const reqs = requests(n, family);
+  // throughput and memory
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const a = new Allocator();
+  a.setConfig(config);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const r = a.allocate(ks[i], reqs[i]);
+    if (!r.ok) throw new Error(`allocation ${i} failed: ${r.failure.message}`);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  gc?.();
+  const heapAfter = process.memoryUsage().heapUsed;
+  if (a.size !== n) throw new Error('lost allocations');
+  // per-operation latency, on a second fresh allocator
+  const b = new Allocator();
+  b.setConfig(config);
+  const lat = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = process.hrtime.bigint();
+    b.allocate(ks[i], reqs[i]);
+    lat[i] = Number(process.hrtime.bigint() - s) / 1000;
+  }
+  const sorted = Float64Array.from(lat).sort();
+  const first1k = median(lat.subarray(0, 1000));
+  const last1k = median(lat.subarray(n - 1000));
+  return {
+    opsPerSecond: n / seconds,
+    p50us: percentile(sorted, 50),
+    p99us: percentile(sorted, 99),
+    bytesPerAssignment: (heapAfter - heapBefore) / n,
+    flatness: last1k / first1k,
+    first1kUs: first1k,
+    last1kUs: last1k,
+  };
+}
+
+function reportRun(name: string, r: RunFigures): void {
+  report({ case: name, metric: 'assign_per_s', value: Math.round(r.opsPerSecond), unit: '1/s' }, `${name}: ${fmt(r.opsPerSecond)} assignments/s`);
+  report({ case: name, metric: 'assign_p50', value: r.p50us, unit: 'us' }, `${name}: p50 ${fmt(r.p50us, 2)} µs per assignment`);
+  report({ case: name, metric: 'assign_p99', value: r.p99us, unit: 'us' }, `${name}: p99 ${fmt(r.p99us, 2)} µs per assignment`);
+  report(
+    { case: name, metric: 'bytes_per_assignment', value: Math.round(r.bytesPerAssignment), unit: 'B' },
+    `${name}: ${fmt(r.bytesPerAssignment)} bytes of heap per assignment (allocator state; keys and requests created before)`,
+  );
+  report(
+    { case: name, metric: 'cost_last1k_over_first1k', value: Number(r.flatness.toFixed(3)), unit: 'ratio' },
+    `${name}: median cost of the last 1k assignments / first 1k = ${fmt(r.flatness, 2)} (${fmt(r.first1kUs, 2)} µs → ${fmt(r.last1kUs, 2)} µs)`,
+  );
+}
+
+/**
+ * Ops/s of allocate() at a fill level: pre-fill with explicit assignments of the first `fill`
+ * addresses, then time `sample` allocations (each released again so the fill level stays).
+ */
+function allocRateAtFill(make: () => Allocator | LinearScanAllocator, config: Config, family: Family, fill: number, sample: number): number {
+  const a = make();
+  a.setConfig(config);
+  const base = config.pools[0].cidrs[0].network.value;
+  const req = requests(1, family === 4 ? 'ipv4' : 'ipv6')[0];
+  for (let i = 0; i < fill; i++) {
+    const r = a.assign(`default/fill-${i}`, req, [IPAddress.of(family, base + BigInt(i))]);
+    if (!r.ok) throw new Error(r.failure.message);
+  }
+  const sk = keys(sample, 'sample');
+  const t0 = performance.now();
+  for (let i = 0; i < sample; i++) {
+    const r = a.allocate(sk[i], req);
+    if (!r.ok) throw new Error(r.failure.message);
+    if (String(r.ips[0]) !== IPAddress.of(family, base + BigInt(fill)).toString()) throw new Error(`unexpected address ${r.ips[0]}`);
+    a.release(sk[i]);
+  }
+  return sample / ((performance.now() - t0) / 1000);
+}
+
+function compareWithReference(name: string, config: Config, family: Family): void {
+  for (const fill of quick ? [10_000] : [10_000, 100_000]) {
+    const refSample = fill >= 100_000 ? 30 : 300;
+    const ref = allocRateAtFill(() => new LinearScanAllocator(), config, family, fill, refSample);
+    const ours = allocRateAtFill(() => new Allocator(), config, family, fill, 20_000);
+    const label = `${name}-at-${fill / 1000}k`;
+    report(
+      { case: label, metric: 'assign_per_s', value: Math.round(ours), unit: '1/s', reference: Math.round(ref), ratio: Math.round(ours / ref) },
+      `${label}: ${fmt(ours)} assignments/s vs linear-scan reference ${fmt(ref, 1)}/s → ${fmt(ours / ref)}x`,
+    );
+  }
+}
+
+function churn(config: Config, n: number): void {
+  const a = new Allocator();
+  a.setConfig(config);
+  const ks = keys(n);
+  const reqs = requests(n, 'ipv4');
+  for (let i = 0; i < n; i++) a.allocate(ks[i], reqs[i]);
+  // deterministic pseudo-random 10% of the keys
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const victims: number[] = [];
+  const chosen = new Set<number>();
+  while (victims.length < n / 10) {
+    const v = Math.floor(rnd() * n);
+    if (!chosen.has(v)) {
+      chosen.add(v);
+      victims.push(v);
+    }
+  }
+  const relLat = new Float64Array(victims.length);
+  const allocLat = new Float64Array(victims.length);
+  const t0 = performance.now();
+  victims.forEach((v, i) => {
+    let s = process.hrtime.bigint();
+    a.release(ks[v]);
+    relLat[i] = Number(process.hrtime.bigint() - s) / 1000;
+    s = process.hrtime.bigint();
+    const r = a.allocate(ks[v], reqs[v]);
+    allocLat[i] = Number(process.hrtime.bigint() - s) / 1000;
+    if (!r.ok) throw new Error(r.failure.message);
+  });
+  const secs = (performance.now() - t0) / 1000;
+  const name = 'churn-10pct';
+  report({ case: name, metric: 'release_and_assign_per_s', value: Math.round(victims.length / secs), unit: '1/s' }, `${name}: ${fmt(victims.length / secs)} release+re-assign pairs/s (${victims.length} random releases on ${fmt(n)})`);
+  const rs = relLat.sort(), as = allocLat.sort();
+  report({ case: name, metric: 'release_p50', value: percentile(rs, 50), unit: 'us' }, `${name}: release p50 ${fmt(percentile(rs, 50), 2)} µs`);
+  report({ case: name, metric: 'release_p99', value: percentile(rs, 99), unit: 'us' }, `${name}: release p99 ${fmt(percentile(rs, 99), 2)} µs`);
+  report({ case: name, metric: 'assign_p50', value: percentile(as, 50), unit: 'us' }, `${name}: re-assign p50 ${fmt(percentile(as, 50), 2)} µs`);
+  report({ case: name, metric: 'assign_p99', value: percentile(as, 99), unit: 'us' }, `${name}: re-assign p99 ${fmt(percentile(as, 99), 2)} µs`);
+  // setConfig with n allocations: one synchronous stall of the event loop
+  const same = configOf(config.pools.map((p) => ({ ...p, name: `${p.name}-renamed` })));
+  const s = performance.now();
+  const v = a.setConfig(same);
+  const ms = performance.now() - s;
+  if (!v.ok) throw new Error(v.message);
+  report({ case: `setconfig-${n / 1000}k`, metric: 'setconfig_ms', value: Number(ms.toFixed(1)), unit: 'ms' }, `setconfig-${n / 1000}k: re-adopting a config with ${fmt(n)} allocations takes ${fmt(ms, 1)} ms`);
+}
+
+function main(): void {
+  if (!gc) console.log('(run with --expose-gc for memory figures; npm run bench does)');
+  const v4 = configOf([poolOf('v4', ['10.0.0.0/14'])]);
+  const v6 = configOf([poolOf('v6', ['2001:db8::/64'])]);
+  const pools: AddressPool[] = [];
+  for (let i = 0; i < 1000; i++) pools.push(poolOf(`p${i}`, [`10.${Math.floor(i / 256)}.${i % 256}.0/24`]));
+  const many = configOf(pools);
+
+  // warm-up (JIT) on a throwaway run
+  runFresh(v4, 'ipv4', 20_000);
+  reportRun(`v4-/14-${N / 1000}k`, runFresh(v4, 'ipv4', N));
+  reportRun(`v6-/64-${N / 1000}k`, runFresh(v6, 'ipv6', N));
+  reportRun(`pools-1000x/24-${N / 1000}k`, runFresh(many, 'ipv4', N));
+  churn(v4, N);
+  compareWithReference('v4-/14', v4, 4);
+  compareWithReference('v6-/64', v6, 6);
+  for (const f of figures) console.log(JSON.stringify({ bench: 'allocator', ...f }));
+}
+
+main();
