@@ -706,20 +706,67 @@ class ControlPlaneImpl implements ControlPlane {
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = opts.binDir ?? resolveBinaries();
   if (opts.binDir && !hasAllBinaries(opts.binDir)) throw new MissingBinariesError([opts.binDir]);
-  const dir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'metallb-ts-cp-'));
-  const cp = new ControlPlaneImpl(dir, binDir);
-  live.add(cp);
   installExitHook();
-  try {
-    await cp.start(opts);
-  } catch (err) {
-    await cp.stop();
-    throw err;
+  // a free port found by binding port 0 can be taken by someone else before etcd or
+  // kube-apiserver binds it: such a start is retried with fresh ports (other errors are not)
+  for (let attempt = 1; ; attempt++) {
+    const dir = mkdtempSync(join(tmpdir(), opts.dirPrefix ?? 'metallb-ts-cp-'));
+    writeFileSync(join(dir, OWNER_FILE), `${process.pid}\n`);
+    const cp = new ControlPlaneImpl(dir, binDir);
+    live.add(cp);
+    try {
+      await cp.start(opts);
+      return cp;
+    } catch (err) {
+      await cp.stop();
+      if (attempt < 3 && /address already in use/i.test(String((err as Error).message))) continue;
+      throw err;
+    }
   }
-  return cp;
 }
+
+const OWNER_FILE = 'owner.pid';
 
 /** Run directories of control planes (for leak checks in tests): entries of os.tmpdir() with the prefix. */
 export function listRunDirectories(prefix = 'metallb-ts-cp-'): string[] {
   return readdirSync(tmpdir()).filter((e) => e.startsWith(prefix)).map((e) => join(tmpdir(), e));
+}
+
+/**
+ * Cleans up after test processes that were SIGKILLed (the only case the exit hook cannot cover):
+ * for every run directory whose owning process is gone, kills the processes started with that
+ * directory in their command line and removes the directory. Returns the directories removed.
+ */
+export function removeStaleControlPlanes(): string[] {
+  const removed: string[] = [];
+  for (const dir of listRunDirectories()) {
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8').trim());
+    } catch {
+      /* no owner file: a directory being created right now, or not ours */
+      continue;
+    }
+    if (Number.isInteger(owner) && owner > 0 && pidAlive(owner)) continue;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) process.kill(Number(entry), 'SIGKILL');
+      } catch {
+        /* exited meanwhile, or not ours to kill */
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

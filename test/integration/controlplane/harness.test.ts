@@ -3,13 +3,14 @@
 // and nothing left behind after stop() or a failed start.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
-import { startControlPlane, MissingBinariesError, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, removeStaleControlPlanes, MissingBinariesError, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
 import { TestNetwork } from '../../../lib/sandbox/netns.js';
 
 let cp: ControlPlane;
@@ -138,5 +139,40 @@ test('missing binaries give an error that says to run scripts/setup.sh', async (
       err instanceof MissingBinariesError && /scripts\/setup\.sh/.test(err.message));
   } finally {
     rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('removeStaleControlPlanes() cleans up after a test process that was SIGKILLed', async () => {
+  const harness = fileURLToPath(new URL('../../../lib/sandbox/controlplane.js', import.meta.url));
+  const prefix = `metallb-ts-cp-killtest-${randomBytes(3).toString('hex')}-`;
+  const code = `const m = await import(${JSON.stringify(harness)});
+    const cp = await m.startControlPlane({ dirPrefix: ${JSON.stringify(prefix)} });
+    console.log(JSON.stringify({ dir: cp.dir, pids: cp.processIds() }));
+    setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+      });
+      child.once('exit', (c) => reject(new Error(`child exited with ${c} before starting`)));
+    });
+    const started = JSON.parse(line) as { dir: string; pids: number[] };
+    child.kill('SIGKILL'); // no exit hook can run
+    await new Promise((r) => child.once('exit', r));
+    assert.ok(started.pids.every(alive), 'etcd and kube-apiserver outlive a SIGKILLed owner');
+    const removed = removeStaleControlPlanes();
+    assert.ok(removed.includes(started.dir), `removed ${removed.join(', ')}`);
+    assert.equal(existsSync(started.dir), false);
+    for (let i = 0; i < 50 && started.pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(started.pids.filter(alive), []);
+    // our own, live control plane is left alone
+    assert.ok(existsSync(cp.dir));
+    assert.ok(cp.processIds().every(alive));
+  } finally {
+    child.kill('SIGKILL');
+    for (const d of readdirSync(tmpdir()).filter((e) => e.startsWith(prefix))) rmSync(join(tmpdir(), d), { recursive: true, force: true });
   }
 });
