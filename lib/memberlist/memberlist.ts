@@ -226,25 +226,34 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   async start(): Promise<void> {
     if (this.running || this.shutDown) throw new Error('memberlist: start() called twice');
     const family = isIPv6(this.bindAddr) ? 'udp6' : 'udp4';
-    // TCP first, so port 0 can pick one port that UDP then binds too
-    const tcp = createServer({ allowHalfOpen: false }, (s) => this.onStream(s));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(this.requestedPort, this.bindAddr, () => { tcp.off('error', reject); resolve(); });
-    });
+    // TCP first, so port 0 can pick one port that UDP then binds too (retried if UDP has it taken)
+    let tcp: Server | null = null;
+    let udp: UdpSocket | null = null;
+    for (let attempt = 0; ; attempt++) {
+      const server = createServer({ allowHalfOpen: false }, (s) => this.onStream(s));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.requestedPort, this.bindAddr, () => { server.off('error', reject); resolve(); });
+      });
+      const port = (server.address() as { port: number }).port;
+      const sock = createSocket({ type: family, recvBufferSize: 2 * 1024 * 1024 });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          sock.once('error', reject);
+          sock.bind(port, this.bindAddr, () => { sock.off('error', reject); resolve(); });
+        });
+        tcp = server;
+        udp = sock;
+        break;
+      } catch (err) {
+        server.close();
+        try { sock.close(); } catch { /* never bound */ }
+        if (this.requestedPort !== 0 || attempt >= 20) throw err;
+      }
+    }
     tcp.on('error', (err) => this.log.error({ op: 'memberlist', err: err.message }, 'TCP listener error'));
     this.tcp = tcp;
     const port = (tcp.address() as { port: number }).port;
-    const udp = createSocket({ type: family, recvBufferSize: 2 * 1024 * 1024 });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind(port, this.bindAddr, () => { udp.off('error', reject); resolve(); });
-      });
-    } catch (err) {
-      tcp.close();
-      throw err;
-    }
     udp.on('error', (err) => this.log.error({ op: 'memberlist', err: err.message }, 'UDP socket error'));
     udp.on('message', (msg, rinfo) => this.onPacket(msg, rinfo));
     this.udp = udp;

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 
 export interface PeerEvent {
   event: string;
@@ -13,6 +14,8 @@ export interface PeerEvent {
   t: number;
   node?: { name: string; addr: string; port: number };
   failed?: boolean;
+  /** leave events: 'dead' (failure) or 'left' (graceful), as the member recorded the node. */
+  state?: string;
   count?: number;
   error?: string;
   members?: { name: string; addr: string; port: number }[];
@@ -55,6 +58,7 @@ export class PeerProcess {
       '--count', String(spec.count ?? 1)];
     if (spec.secret) args.push('--secret', spec.secret);
     if (spec.join && spec.join.length > 0) args.push('--join', spec.join.join(','));
+    if (spec.kind === 'go' && process.env.MEMBERLIST_PEER_VERBOSE) args.push('--verbose');
     this.proc = spec.kind === 'go'
       ? spawn(goPeerBinary(), args.map((a) => (a.startsWith('--') ? a.slice(1) : a)), { stdio: ['pipe', 'pipe', 'pipe'] })
       : spawn(process.execPath, [tsPeerScript, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -145,16 +149,22 @@ export class PeerProcess {
   }
 }
 
-/** A free UDP+TCP port pair on 127.0.0.1-ish loopback addresses (best effort). */
+/** A port free for both UDP and TCP on `host` (best effort: something may take it before use). */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 100; i++) {
     const port = 20000 + Math.floor(Math.random() * 30000);
-    const ok = await new Promise<boolean>((resolve) => {
+    const udpOk = await new Promise<boolean>((resolve) => {
       const s = createSocket('udp4');
       s.once('error', () => resolve(false));
       s.bind(port, host, () => s.close(() => resolve(true)));
     });
-    if (ok) return port;
+    if (!udpOk) continue;
+    const tcpOk = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, host, () => srv.close(() => resolve(true)));
+    });
+    if (tcpOk) return port;
   }
   throw new Error('no free port found');
 }

@@ -33,7 +33,7 @@ for (let i = 0; i < Number(values.count); i++) {
     secretKey: values.secret ? Buffer.from(values.secret, 'utf8') : null, timers: profile,
   });
   ml.on('join', (m) => emit({ event: 'join', self: name, node: node(m) }));
-  ml.on('leave', (m) => emit({ event: 'leave', self: name, node: node(m), failed: m.state === 'dead' }));
+  ml.on('leave', (m) => emit({ event: 'leave', self: name, node: node(m), state: m.state, failed: m.state === 'dead' }));
   ml.on('update', (m) => emit({ event: 'update', self: name, node: node(m) }));
   await ml.start();
   members.push(ml);

@@ -10,8 +10,8 @@
 //   leave <ms>         -> {"event":"left","self":...,"error":"..."} (graceful leave, then shutdown)
 //   stats              -> {"event":"stats","self":...,"decrypt_failed":n,"invalid_msg":n}
 //   exit               -> shuts everything down without leaving and exits
-// Events: ready, join, leave (with "failed": true when this member declared the node dead after a
-// suspicion timeout, false when it learnt of a graceful leave), update.
+// Events: ready, join, leave (with "state": "dead" or "left" as the library recorded it, "failed":
+// state == "dead", "declared": this member's own suspicion timer fired), update.
 //
 // Vectors mode (-vectors FILE): runs three members in one process over a transport wrapper that
 // records every datagram and stream message the library writes, walks them through join, gossip,
@@ -30,6 +30,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -119,6 +120,32 @@ func (w *logWatcher) takeFailed(name string) bool {
 type events struct {
 	self string
 	w    *logWatcher
+	ml   *memberlist.Memberlist
+}
+
+// nodeState reads the library's own state for a node ("alive", "suspect", "dead", "left").
+// v0.1.7's Node has no State field; the events are delivered while the library holds its node
+// lock, on the goroutine that changed the state, so reading the unexported node map here is safe.
+func (e *events) nodeState(name string) string {
+	if e.ml == nil {
+		return "unknown"
+	}
+	nm := reflect.ValueOf(e.ml).Elem().FieldByName("nodeMap")
+	st := nm.MapIndex(reflect.ValueOf(name))
+	if !st.IsValid() || st.IsNil() {
+		return "unknown"
+	}
+	switch st.Elem().FieldByName("State").Int() {
+	case 0:
+		return "alive"
+	case 1:
+		return "suspect"
+	case 2:
+		return "dead"
+	case 3:
+		return "left"
+	}
+	return "unknown"
 }
 
 func nodeJSON(n *memberlist.Node) map[string]interface{} {
@@ -129,9 +156,11 @@ func (e *events) NotifyJoin(n *memberlist.Node) {
 	emit(map[string]interface{}{"event": "join", "self": e.self, "node": nodeJSON(n)})
 }
 func (e *events) NotifyLeave(n *memberlist.Node) {
-	// The log line "Marking X as failed" is written before the leave event when the suspicion
-	// timer fired; a graceful leave (dead with From == Node) never writes it.
-	emit(map[string]interface{}{"event": "leave", "self": e.self, "node": nodeJSON(n), "failed": e.w.takeFailed(n.Name)})
+	// "failed": the library recorded the node as dead (a failure, detected here or learnt by
+	// gossip), not as left (graceful leave). "declared": this member's own suspicion timer fired.
+	state := e.nodeState(n.Name)
+	emit(map[string]interface{}{"event": "leave", "self": e.self, "node": nodeJSON(n), "state": state,
+		"failed": state == "dead", "declared": e.w.takeFailed(n.Name)})
 }
 func (e *events) NotifyUpdate(n *memberlist.Node) {
 	emit(map[string]interface{}{"event": "update", "self": e.self, "node": nodeJSON(n)})
@@ -154,12 +183,14 @@ func newMember(name, bind string, port int, secret, prof string, verbose bool, t
 	c.EnableCompression = compress
 	w := &logWatcher{self: name, verbose: verbose, failed: map[string]bool{}}
 	c.LogOutput = w
-	c.Events = &events{self: name, w: w}
+	ev := &events{self: name, w: w}
+	c.Events = ev
 	c.Transport = transport
 	ml, err := memberlist.Create(c)
 	if err != nil {
 		return nil, err
 	}
+	ev.ml = ml
 	return &member{name: name, ml: ml, w: w}, nil
 }
 
