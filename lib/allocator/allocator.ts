@@ -353,7 +353,7 @@ export class Allocator {
     for (const p of previous?.pools ?? []) {
       for (const old of [p.v4, p.v6]) {
         if (!old || layout.kept.has(old)) continue;
-        for (const s of old.used.values()) {
+        for (const s of old.states()) {
           const loc = locate(layout, old.ipAt(s.offset)) as Location;
           s.space = loc.space;
           s.offset = loc.offset;
@@ -373,7 +373,7 @@ export class Allocator {
     this.groupPools = new Map();
     this.roomHeaps = [new PoolHeap(), new PoolHeap(), new PoolHeap()];
     for (const p of layout.pools) {
-      p.addressesInUse = (p.v4?.used.size ?? 0) + (p.v6?.used.size ?? 0);
+      p.addressesInUse = (p.v4?.inUse ?? 0) + (p.v6?.inUse ?? 0);
       for (const space of [p.v4, p.v6]) {
         if (!space) continue;
         for (const [k, group] of space.sharing) this.countGroup(k, p, group.size);
@@ -521,7 +521,7 @@ export class Allocator {
 
   /** §2.2 for `key` on the address at `loc`; undefined when allowed. */
   private checkSharing(key: string, loc: Location, ip: IPAddress, ports: number | readonly number[], sharingKey: string, backendKey: string): AllocationFailure | undefined {
-    const state = loc.space.used.get(loc.offset);
+    const state = loc.space.get(loc.offset);
     if (!state) return undefined;
     const recorded = firstUser(state);
     let reason: SharingRefusalReason | undefined;
@@ -572,7 +572,7 @@ export class Allocator {
     if (!group) return free;
     for (const offset of group.items) {
       if (free !== undefined && offset > free) break;
-      const state = space.used.get(offset) as AddressState;
+      const state = space.get(offset) as AddressState;
       if (!usersOf(state).some((u) => clash(u, ports) !== undefined)) return offset;
     }
     return free;
@@ -652,7 +652,7 @@ export class Allocator {
     }
     const h = holder;
     const stateAt = (loc: Location): AddressState => {
-      let s = loc.space.used.get(loc.offset);
+      let s = loc.space.get(loc.offset);
       if (!s) {
         s = { space: loc.space, offset: loc.offset, users: h };
         loc.space.take(loc.offset, s);

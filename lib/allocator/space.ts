@@ -20,6 +20,7 @@ import { IPAddress, type CIDR, type Family } from '../ip/index.js';
 export type Offset = number | bigint;
 
 const SAFE = 2 ** 53;
+const FREE = 0;
 const SAFE_BIG = 1n << 53n;
 
 /** The canonical form of an offset. */
@@ -112,8 +113,16 @@ export class PoolSpace<State, Owner> {
   /** Offset of the first address of each of `cidrs`. */
   readonly starts: readonly Offset[];
   readonly size: Offset;
-  /** In-use addresses by offset. */
-  readonly used = new Map<Offset, State>();
+  /**
+   * In-use addresses by offset. A freed address keeps its entry, marked FREE, instead of being
+   * deleted: V8's hash maps keep deleted entries in their bucket chains until the next rehash, so
+   * deleting and re-adding the same key (the lowest free address is re-used all the time) would
+   * make lookups of that key slower and slower. FREE marks are dropped in bulk once they
+   * outnumber the live entries.
+   */
+  private slots = new Map<Offset, State | typeof FREE>();
+  private live = 0;
+  private freeMarks = 0;
   /** In-use addresses that allow sharing, by sharing/backend key pair, ascending offsets. */
   readonly sharing = new Map<string, SortedOffsets>();
 
@@ -121,7 +130,8 @@ export class PoolSpace<State, Owner> {
   private mark: Offset = 0;
   private markCidr = 0;
   private readonly released = new OffsetHeap();
-  private readonly inReleased = new Set<Offset>();
+  /** Offsets in `released` that were taken again by an explicit assignment (rare). */
+  private readonly staleReleased = new Set<Offset>();
 
   /**
    * @param owner the pool this space belongs to (re-pointed when a new config keeps the space)
@@ -173,13 +183,29 @@ export class PoolSpace<State, Owner> {
     return last === 0 || last === 255;
   }
 
+  /** The state of the in-use address at `offset`, if any. */
+  get(offset: Offset): State | undefined {
+    const v = this.slots.get(offset);
+    return v === FREE ? undefined : v;
+  }
+
+  /** Number of in-use addresses. */
+  get inUse(): number {
+    return this.live;
+  }
+
+  /** The states of all in-use addresses. */
+  *states(): Generator<State> {
+    for (const v of this.slots.values()) if (v !== FREE) yield v;
+  }
+
   /** The lowest offset nobody uses and avoid-buggy-ips allows, or undefined when there is none. */
   firstFree(): Offset | undefined {
     // drop released offsets that were taken again since
     let top = this.released.peek();
-    while (top !== undefined && this.used.has(top)) {
+    while (top !== undefined && this.staleReleased.has(top)) {
       this.released.pop();
-      this.inReleased.delete(top);
+      this.staleReleased.delete(top);
       top = this.released.peek();
     }
     // step the mark over in-use and forbidden offsets
@@ -188,7 +214,8 @@ export class PoolSpace<State, Owner> {
     let mark = this.mark;
     while (mark < this.size) {
       while (this.markCidr < lastCidr && starts[this.markCidr + 1] <= mark) this.markCidr++;
-      if (this.used.has(mark) || this.forbiddenIn(this.markCidr, mark)) mark = nextOffset(mark);
+      const v = this.slots.get(mark);
+      if ((v !== undefined && v !== FREE) || this.forbiddenIn(this.markCidr, mark)) mark = nextOffset(mark);
       else break;
     }
     this.mark = mark;
@@ -200,15 +227,30 @@ export class PoolSpace<State, Owner> {
 
   /** Records that `offset` is in use by `state` (the offset must be allowed and free). */
   take(offset: Offset, state: State): void {
-    this.used.set(offset, state);
+    const before = this.slots.get(offset);
+    if (before === FREE) this.freeMarks--;
+    this.slots.set(offset, state);
+    this.live++;
+    // every free offset below the mark is in `released`, exactly once
+    if (offset < this.mark) {
+      if (this.released.peek() === offset) this.released.pop();
+      else this.staleReleased.add(offset);
+    }
   }
 
   /** Records that nobody uses `offset` any more. */
   free(offset: Offset): void {
-    this.used.delete(offset);
-    if (offset < this.mark && !this.inReleased.has(offset)) {
-      this.released.push(offset);
-      this.inReleased.add(offset);
+    this.slots.set(offset, FREE);
+    this.live--;
+    this.freeMarks++;
+    if (offset < this.mark) {
+      if (!this.staleReleased.delete(offset)) this.released.push(offset);
+    }
+    if (this.freeMarks > 4096 && this.freeMarks > this.live) {
+      const compact = new Map<Offset, State | typeof FREE>();
+      for (const [k, v] of this.slots) if (v !== FREE) compact.set(k, v);
+      this.slots = compact;
+      this.freeMarks = 0;
     }
   }
 }
