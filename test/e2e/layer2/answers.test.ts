@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { GRATUITOUS_DURATION_MS } from '../../../lib/layer2/index.js';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { MacAddress } from '../../../lib/layer2/mac.js';
 import { encodeEthernet, EtherType, decodeEthernet } from '../../../lib/layer2/ethernet.js';
@@ -24,6 +25,8 @@ before(async () => {
   net = TestNetwork.create('l2a', HOSTS);
   responder = await startResponder(net, 'node1');
   await responder.send({ cmd: 'announce', ips: [VIP4, VIP6] });
+  // let the gratuitous burst (5 s) pass: ndisc6 accepts any matching NA, so answers must be solicited ones
+  await sleep(GRATUITOUS_DURATION_MS + 1000);
 });
 after(() => net?.destroy());
 
