@@ -5,6 +5,7 @@
 //        [--secret s] [--profile lan|fast] [--join a,b] [--count N]
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Memberlist, type MemberInfo } from '../../../lib/memberlist/index.js';
 
 const { values } = parseArgs({
@@ -24,6 +25,8 @@ function emit(ev: Record<string, unknown>): void {
 }
 const node = (m: MemberInfo): Record<string, unknown> => ({ name: m.name, addr: m.addr, port: m.port });
 
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const profile = values.profile === 'fast' ? 'fast' : 'lan';
 const members: Memberlist[] = [];
 for (let i = 0; i < Number(values.count); i++) {
@@ -62,7 +65,8 @@ rl.on('line', (line) => {
       case 'stats':
         for (const ml of members) {
           const c = ml.counters;
-          emit({ event: 'stats', self: ml.name, decrypt_failed: c.udpUndecryptable + c.tcpUndecryptable, invalid_msg: c.messagesInvalid, counters: c });
+          emit({ event: 'stats', self: ml.name, decrypt_failed: c.udpUndecryptable + c.tcpUndecryptable, invalid_msg: c.messagesInvalid, counters: c,
+            loop_delay_p99_ms: loopDelay.percentile(99) / 1e6, loop_delay_max_ms: loopDelay.max / 1e6 });
         }
         break;
       case 'join':

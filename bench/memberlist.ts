@@ -1,0 +1,201 @@
+// npm run bench -- memberlist [--trials N] [--quick] [--only kill|leave|load]
+//
+// Figures for lib/memberlist (issue 7), each measured for our member and, in the same run and the
+// same setup, for hashicorp/memberlist v0.1.7 (the Go peer of test/interop/memberlist/peer, built
+// by scripts/setup.d/30-memberlist.sh). Ratio = ours / Go.
+//   kill-to-dead-<profile>-5   5 members (separate processes, encrypted, loopback); one is killed
+//                              with SIGKILL; time until every other member has declared it dead.
+//                              Median and p95 over N trials, profiles 'lan' (upstream defaults)
+//                              and 'fast'.
+//   leave-seen-fast-5          time from a graceful leave command until every other member has
+//                              recorded the node as left.
+//   load-lan-50                CPU (percent of one core) and RSS of one member in a 50-member
+//                              cluster (48 Go members in one process + the measured one + the
+//                              other implementation's measured one), upstream timers, over 60 s;
+//                              plus our member's event-loop delay p99.
+// Event times come from the members' own clocks (Date.now / time.Now, same machine).
+// Only 127.0.0.1 is used.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PeerProcess, freePort, goPeerBinary, type PeerEvent } from '../test/interop/memberlist/harness.js';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const trialsArg = argv.indexOf('--trials');
+const TRIALS = trialsArg >= 0 ? Number(argv[trialsArg + 1]) : quick ? 3 : 10;
+const onlyArg = argv.indexOf('--only');
+const ONLY = onlyArg >= 0 ? argv[onlyArg + 1] : undefined;
+const LOAD_SECONDS = quick ? 20 : 60;
+const SECRET = 'benchSecretKey0123456';
+const HOST = '127.0.0.1';
+type Kind = 'go' | 'ts';
+type Profile = 'lan' | 'fast';
+
+interface Figure {
+  case: string;
+  metric: string;
+  value: number;
+  unit: string;
+  reference?: number;
+  ratio?: number;
+}
+const figures: Figure[] = [];
+const processes = new Set<PeerProcess>();
+
+function spawnPeer(kind: Kind, name: string, port: number, profile: Profile, join: string[] = [], count = 1): PeerProcess {
+  const p = new PeerProcess({ kind, name, bind: HOST, port, secret: SECRET, profile, join, count });
+  processes.add(p);
+  return p;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all([...processes].map((p) => p.stop()));
+  processes.clear();
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[idx]!;
+}
+
+const waitLimit = (profile: Profile): number => (profile === 'lan' ? 120_000 : 30_000);
+
+/** Starts 4 long-lived members of one implementation, joined to the first. */
+async function startSurvivors(kind: Kind, profile: Profile): Promise<PeerProcess[]> {
+  const survivors: PeerProcess[] = [];
+  const first = spawnPeer(kind, `${kind}-s0`, await freePort(HOST), profile);
+  await first.waitFor((e) => e.event === 'ready', 20_000, 'ready');
+  survivors.push(first);
+  const seed = `${HOST}:${first.spec.port}`;
+  for (let i = 1; i < 4; i++) {
+    const p = spawnPeer(kind, `${kind}-s${i}`, await freePort(HOST), profile, [seed]);
+    const j = await p.waitFor((e) => e.event === 'joined', 20_000, 'joined');
+    if (j.count !== 1) throw new Error(`${kind} member failed to join: ${j.error ?? ''}`);
+    survivors.push(p);
+  }
+  return survivors;
+}
+
+/** Starts a victim that joins the survivors; resolves once every survivor has seen it join. */
+async function startVictim(kind: Kind, profile: Profile, survivors: PeerProcess[], name: string): Promise<PeerProcess> {
+  const seen = survivors.map((s) => s.waitNext((e) => e.event === 'join' && e.node?.name === name, waitLimit(profile), `join of ${name}`));
+  const v = spawnPeer(kind, name, await freePort(HOST), profile, [`${HOST}:${survivors[0]!.spec.port}`]);
+  const j = await v.waitFor((e) => e.event === 'joined', 20_000, 'joined');
+  if (j.count !== 1) throw new Error(`${name} failed to join: ${j.error ?? ''}`);
+  await Promise.all(seen);
+  return v;
+}
+
+async function detectionTrials(kind: Kind, profile: Profile, mode: 'kill' | 'leave'): Promise<number[]> {
+  const survivors = await startSurvivors(kind, profile);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < TRIALS; i++) {
+      const name = `${kind}-${mode}-${profile}-${i}`;
+      const victim = await startVictim(kind, profile, survivors, name);
+      await sleep(profile === 'lan' ? 3000 : 1000); // let probing and gossip settle
+      const want = mode === 'kill' ? 'dead' : 'left';
+      const seen = survivors.map((s) => s.waitNext((e) => e.event === 'leave' && e.node?.name === name, waitLimit(profile), `${want} of ${name}`));
+      const t0 = Date.now();
+      if (mode === 'kill') victim.kill9();
+      else victim.send('leave 2000');
+      const events: PeerEvent[] = await Promise.all(seen);
+      const wrong = events.filter((e) => e.state !== want);
+      if (wrong.length > 0) throw new Error(`${name}: expected ${want}, survivors recorded ${wrong.map((e) => e.state).join(',')}`);
+      const ms = Math.max(...events.map((e) => e.t)) - t0;
+      out.push(ms);
+      console.log(`  ${kind} ${profile} ${mode} trial ${i + 1}/${TRIALS}: ${ms} ms`);
+      await victim.stop();
+      processes.delete(victim);
+    }
+  } finally {
+    await stopAll();
+  }
+  return out;
+}
+
+function reportDistribution(caseName: string, ours: number[], go: number[]): void {
+  const a = [...ours].sort((x, y) => x - y);
+  const b = [...go].sort((x, y) => x - y);
+  for (const [metric, q] of [['median_ms', 0.5], ['p95_ms', 0.95]] as const) {
+    const v = quantile(a, q);
+    const r = quantile(b, q);
+    figures.push({ case: caseName, metric, value: v, unit: 'ms', reference: r, ratio: Number((v / r).toFixed(3)) });
+    console.log(`${caseName}: ${metric.replace('_ms', '')} ${v} ms (Go memberlist ${r} ms, ratio ${(v / r).toFixed(2)}) over ${a.length} trials`);
+  }
+}
+
+async function loadFigures(): Promise<void> {
+  const profile: Profile = 'lan';
+  const basePort = await freePort(HOST);
+  // 48 Go members in one process on basePort..basePort+47 (ports checked as we go is not
+  // possible for a block; a collision shows up as a start error and the bench fails loudly)
+  const bulk = spawnPeer('go', 'bulk', basePort + 100, profile, [`${HOST}:${basePort + 100}`], 48);
+  await bulk.waitFor((e) => e.event === 'joined' && e.self === 'bulk-47', 60_000, 'bulk joined');
+  const seed = [`${HOST}:${basePort + 100}`];
+  const ts = spawnPeer('ts', 'ts-measured', await freePort(HOST), profile, seed);
+  const go = spawnPeer('go', 'go-measured', await freePort(HOST), profile, seed);
+  for (const p of [ts, go]) {
+    const j = await p.waitFor((e) => e.event === 'joined', 30_000, 'joined');
+    if (j.count !== 1) throw new Error(`${p.name} failed to join: ${j.error ?? ''}`);
+  }
+  const full = async (p: PeerProcess): Promise<boolean> => (await p.members()).length === 50;
+  const deadline = Date.now() + 120_000;
+  while (!((await full(ts)) && (await full(go)))) {
+    if (Date.now() > deadline) throw new Error('the 50-member cluster did not converge within 120 s');
+    await sleep(1000);
+  }
+  await sleep(10_000); // warm-up
+  const u0 = { ts: ts.usage(), go: go.usage(), t: Date.now() };
+  await sleep(LOAD_SECONDS * 1000);
+  const u1 = { ts: ts.usage(), go: go.usage(), t: Date.now() };
+  const wall = (u1.t - u0.t) / 1000;
+  const cpuTs = (100 * (u1.ts.cpuSeconds - u0.ts.cpuSeconds)) / wall;
+  const cpuGo = (100 * (u1.go.cpuSeconds - u0.go.cpuSeconds)) / wall;
+  const stillFull = (await ts.members()).length === 50 && (await go.members()).length === 50;
+  const stats = await ts.stats();
+  const p99 = Number(stats.loop_delay_p99_ms);
+  const cpuCase = `load-${profile}-50`;
+  figures.push({ case: cpuCase, metric: 'cpu_percent', value: Number(cpuTs.toFixed(2)), unit: '%', reference: Number(cpuGo.toFixed(2)), ratio: Number((cpuTs / cpuGo).toFixed(3)) });
+  console.log(`${cpuCase}: CPU ${cpuTs.toFixed(2)} % of one core (Go memberlist ${cpuGo.toFixed(2)} %, ratio ${(cpuTs / cpuGo).toFixed(2)}) over ${wall.toFixed(0)} s`);
+  const rssTs = u1.ts.rssBytes / 1048576;
+  const rssGo = u1.go.rssBytes / 1048576;
+  figures.push({ case: cpuCase, metric: 'rss_mib', value: Number(rssTs.toFixed(1)), unit: 'MiB', reference: Number(rssGo.toFixed(1)), ratio: Number((rssTs / rssGo).toFixed(3)) });
+  console.log(`${cpuCase}: RSS ${rssTs.toFixed(1)} MiB (Go memberlist ${rssGo.toFixed(1)} MiB, ratio ${(rssTs / rssGo).toFixed(2)}); Node's baseline RSS is part of ours`);
+  figures.push({ case: cpuCase, metric: 'event_loop_delay_p99_ms', value: Number(p99.toFixed(2)), unit: 'ms' });
+  console.log(`${cpuCase}: our member's event-loop delay p99 ${p99.toFixed(2)} ms (target < 20 ms)`);
+  console.log(`${cpuCase}: both measured members still saw all 50 members at the end: ${stillFull}`);
+  await stopAll();
+}
+
+async function main(): Promise<void> {
+  goPeerBinary();
+  const t0 = Date.now();
+  try {
+    if (!ONLY || ONLY === 'kill') {
+      for (const profile of ['fast', 'lan'] as const) {
+        console.log(`kill -9 to dead, 5 members, profile ${profile}, ${TRIALS} trials per implementation`);
+        const ours = await detectionTrials('ts', profile, 'kill');
+        const go = await detectionTrials('go', profile, 'kill');
+        reportDistribution(`kill-to-dead-${profile}-5`, ours, go);
+      }
+    }
+    if (!ONLY || ONLY === 'leave') {
+      console.log(`graceful leave seen by all, 5 members, profile fast, ${TRIALS} trials per implementation`);
+      const ours = await detectionTrials('ts', 'fast', 'leave');
+      const go = await detectionTrials('go', 'fast', 'leave');
+      reportDistribution('leave-seen-fast-5', ours, go);
+    }
+    if (!ONLY || ONLY === 'load') {
+      console.log(`CPU and RSS of one member in a 50-member cluster (lan timers, ${LOAD_SECONDS} s)`);
+      await loadFigures();
+    }
+  } finally {
+    await stopAll();
+  }
+  console.log(`(took ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  for (const f of figures) console.log(JSON.stringify({ bench: 'memberlist', ...f }));
+}
+
+await main();
