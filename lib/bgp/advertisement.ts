@@ -99,34 +99,63 @@ export function routeAttributes(route: Route, nextHop: IPAddress, ctx: UpdateCon
   return attrs;
 }
 
-/** Key under which routes share all attributes (and hence UPDATE messages). */
-function groupKey(route: Route, nextHop: IPAddress, ibgp: boolean): string {
-  return `${route.prefix.family}|${nextHop.toString()}|${ibgp ? route.localPref : ''}|${normaliseCommunities(route.communities).join(',')}`;
-}
-
 function attrHeaderSize(valueLength: number): number {
   return valueLength > 0xff ? 4 : 3;
 }
 
 const MP_REACH_FIXED = 5; // AFI(2) SAFI(1) next-hop length(1) reserved(1)
 
+/** A route with the next hop it is sent with. */
+export interface RouteWithNextHop {
+  readonly route: Route;
+  readonly nextHop: IPAddress;
+}
+
+/** Routes that share every attribute, with those attributes encoded once. */
+export interface AttributeGroup {
+  readonly family: 4 | 6;
+  readonly nextHop: IPAddress;
+  /** The encoded path attributes except MP_REACH_NLRI. */
+  readonly attributes: Buffer;
+  readonly prefixes: CIDR[];
+}
+
+/** Groups routes by their attributes (family, next hop, LOCAL_PREF for iBGP, communities). */
+export function groupByAttributes(routes: Iterable<RouteWithNextHop>, ctx: UpdateContext): AttributeGroup[] {
+  const groups = new Map<string, { family: 4 | 6; nextHop: IPAddress; sample: Route; prefixes: CIDR[] }>();
+  for (const { route, nextHop } of routes) {
+    const c = route.communities;
+    const key = `${route.prefix.family}|${nextHop.toString()}|${ctx.ibgp ? route.localPref : ''}|${c.length === 0 ? '' : normaliseCommunities(c).join(',')}`;
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = { family: route.prefix.family, nextHop, sample: route, prefixes: [] }));
+    g.prefixes.push(route.prefix);
+  }
+  return [...groups.values()].map((g) => ({
+    family: g.family,
+    nextHop: g.nextHop,
+    prefixes: g.prefixes,
+    attributes: Buffer.concat(routeAttributes(g.sample, g.nextHop, ctx).map((a) => encodeAttribute(a, ctx))),
+  }));
+}
+
+/** Encodes the UPDATEs announcing `group.prefixes[from, to)`, each as full as 4096 bytes allow. */
+export function packGroup(group: AttributeGroup, from = 0, to = group.prefixes.length): Buffer[] {
+  const prefixes = group.prefixes.slice(from, to);
+  return group.family === 4 ? packV4(group.attributes, prefixes) : packV6(group.attributes, group.nextHop, prefixes);
+}
+
+/** How many prefixes of the group's kind fill `messages` UPDATEs (for slicing work into full messages). */
+export function prefixesPerMessages(group: AttributeGroup, messages: number): number {
+  const longest = group.family === 4 ? 32 : 128;
+  const overhead = HEADER_LENGTH + 4 + group.attributes.length + (group.family === 6 ? 4 + MP_REACH_FIXED + 16 : 0);
+  return messages * Math.floor((MAX_MESSAGE_LENGTH - overhead) / prefixSize(longest));
+}
+
 /** Encodes the UPDATEs announcing `routes`; `nextHopFor` picks each route's next hop. */
 export function packAnnouncements(routes: Iterable<Route>, nextHopFor: (r: Route) => IPAddress, ctx: UpdateContext): Buffer[] {
-  const groups = new Map<string, { nextHop: IPAddress; sample: Route; prefixes: CIDR[] }>();
-  for (const r of routes) {
-    const nh = nextHopFor(r);
-    const key = groupKey(r, nh, ctx.ibgp);
-    let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = { nextHop: nh, sample: r, prefixes: [] }));
-    g.prefixes.push(r.prefix);
-  }
-  const out: Buffer[] = [];
-  for (const g of groups.values()) {
-    const attrs = Buffer.concat(routeAttributes(g.sample, g.nextHop, ctx).map((a) => encodeAttribute(a, ctx)));
-    if (g.sample.prefix.family === 4) out.push(...packV4(attrs, g.prefixes));
-    else out.push(...packV6(attrs, g.nextHop, g.prefixes));
-  }
-  return out;
+  const entries: RouteWithNextHop[] = [];
+  for (const route of routes) entries.push({ route, nextHop: nextHopFor(route) });
+  return groupByAttributes(entries, ctx).flatMap((g) => packGroup(g));
 }
 
 function packV4(attrs: Buffer, prefixes: readonly CIDR[]): Buffer[] {

@@ -26,7 +26,7 @@ import {
   type OpenMessage,
 } from './codec.js';
 import { BGPMessageError, CeaseSubcode, ErrorCode, FSMSubcode, OpenSubcode, errorCodeName, errorSubcodeName } from './errors.js';
-import { endOfRIB, normaliseCommunities, packAnnouncements, packWithdrawals, prefixKey, type Advertisements, type Route, type UpdateContext } from './advertisement.js';
+import { endOfRIB, groupByAttributes, normaliseCommunities, packGroup, packWithdrawals, prefixesPerMessages, type Advertisements, type Route, type RouteWithNextHop, type UpdateContext } from './advertisement.js';
 import { createMd5Socket } from './tcp-md5.js';
 
 export interface SessionOptions {
@@ -165,6 +165,9 @@ interface Connection {
 }
 
 const MAX_COMMUNITIES_PER_ROUTE = 900; // keeps one route's attributes well inside a 4096-byte UPDATE
+/** Work per event-loop turn when sending a large change: 5 full UPDATEs (about 4,000 /32s). */
+const MESSAGES_PER_SLICE = 5;
+const WITHDRAWALS_PER_SLICE = 4000;
 
 export class BGPSession extends EventEmitter<SessionEvents> {
   readonly peer: string;
@@ -180,6 +183,9 @@ export class BGPSession extends EventEmitter<SessionEvents> {
   /** What the peer currently holds from us (empty while down). */
   private readonly advertised = new Map<string, SentRoute>();
   private readonly rejected = new Map<string, string>();
+  /** Encoding work waiting to be written, in order (see sync). */
+  private outQueue: (() => Buffer[])[] = [];
+  private draining = false;
 
   constructor(options: SessionOptions) {
     super();
@@ -443,8 +449,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     this.emit('established', info);
     this.sync();
     // End-of-RIB after the initial full advertisement (RFC 4724)
-    const eor = [...conn.families].sort().map((f) => endOfRIB(f));
-    this.sendUpdates(conn, eor);
+    for (const f of [...conn.families].sort()) this.enqueue(conn, () => [endOfRIB(f)]);
   }
 
   private restartHoldTimer(conn: Connection): void {
@@ -478,6 +483,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     if (this.conn !== conn) return;
     const wasEstablished = this.stateValue === 'established';
     this.advertised.clear();
+    this.outQueue = [];
     if (this.stateValue === 'closed') return;
     this.log.info({ op: 'down', reason, wasEstablished }, 'BGP session down');
     this.emit('down', reason);
@@ -514,11 +520,15 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     return `no IPv${family} next hop: the session runs over IPv${local.family} and the interface has no usable IPv${family} address`;
   }
 
+  /**
+   * Sends the difference between the desired set and what the peer holds. The diff itself is one
+   * cheap pass; encoding and writing happen in slices of a few full UPDATEs per event-loop turn so
+   * that a large set (10,000 routes) never stalls the loop.
+   */
   private sync(): void {
     const conn = this.conn;
     if (!conn || conn.closed || !this.established) return;
-    const announce: Route[] = [];
-    const nextHops = new Map<string, IPAddress>();
+    const announce: RouteWithNextHop[] = [];
     const withdraw: CIDR[] = [];
     const rejectedNow = new Map<string, string>();
     for (const [key, route] of this.desired) {
@@ -530,11 +540,14 @@ export class BGPSession extends EventEmitter<SessionEvents> {
       }
       const prev = this.advertised.get(key);
       if (prev && prev.nextHop.equals(nh) && sameAttributes(prev.route, route)) continue;
-      announce.push(route);
-      nextHops.set(key, nh);
+      announce.push({ route, nextHop: nh });
+      this.advertised.set(key, { route, nextHop: nh });
     }
     for (const [key, sent] of this.advertised) {
-      if (!this.desired.has(key) || rejectedNow.has(key)) withdraw.push(sent.route.prefix);
+      if (!this.desired.has(key) || rejectedNow.has(key)) {
+        withdraw.push(sent.route.prefix);
+        this.advertised.delete(key);
+      }
     }
     for (const [key, reason] of rejectedNow) {
       if (this.rejected.get(key) !== reason) {
@@ -544,16 +557,37 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     }
     this.rejected.clear();
     for (const [k, v] of rejectedNow) this.rejected.set(k, v);
+    if (withdraw.length === 0 && announce.length === 0) return;
 
-    const ctx: UpdateContext = { fourOctetAS: conn.fourOctetAS, myASN: this.opts.myASN, ibgp: this.opts.myASN === this.opts.peerASN };
-    const msgs = [...packWithdrawals(withdraw), ...packAnnouncements(announce, (r) => nextHops.get(prefixKey(r.prefix)) as IPAddress, ctx)];
-    for (const p of withdraw) this.advertised.delete(prefixKey(p));
-    for (const r of announce) {
-      const key = prefixKey(r.prefix);
-      this.advertised.set(key, { route: r, nextHop: nextHops.get(key) as IPAddress });
+    this.log.debug({ op: 'advertise', announced: announce.length, withdrawn: withdraw.length }, 'sending changes');
+    for (let i = 0; i < withdraw.length; i += WITHDRAWALS_PER_SLICE) {
+      const slice = withdraw.slice(i, i + WITHDRAWALS_PER_SLICE);
+      this.enqueue(conn, () => packWithdrawals(slice));
     }
-    this.sendUpdates(conn, msgs);
-    if (msgs.length > 0) this.log.debug({ op: 'advertise', announced: announce.length, withdrawn: withdraw.length, updates: msgs.length }, 'sent UPDATEs');
+    const ctx: UpdateContext = { fourOctetAS: conn.fourOctetAS, myASN: this.opts.myASN, ibgp: this.opts.myASN === this.opts.peerASN };
+    for (const group of groupByAttributes(announce, ctx)) {
+      const step = prefixesPerMessages(group, MESSAGES_PER_SLICE);
+      for (let i = 0; i < group.prefixes.length; i += step) this.enqueue(conn, () => packGroup(group, i, i + step));
+    }
+  }
+
+  /** Queues encoding work for the connection; slices run in order, a few per event-loop turn. */
+  private enqueue(conn: Connection, task: () => Buffer[]): void {
+    this.outQueue.push(task);
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drain(conn));
+  }
+
+  private drain(conn: Connection): void {
+    if (conn.closed || this.conn !== conn) {
+      this.draining = false;
+      return;
+    }
+    const task = this.outQueue.shift();
+    if (task) this.sendUpdates(conn, task());
+    if (this.outQueue.length > 0) setImmediate(() => this.drain(conn));
+    else this.draining = false;
   }
 
   /** Re-sends every advertised route of one family (the peer asked with ROUTE-REFRESH). */

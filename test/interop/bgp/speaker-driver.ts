@@ -3,8 +3,9 @@
 // leave as JSON lines on stdout.
 //   {"op":"start","options":{peerAddress, peerPort?, peerASN, myASN, holdTimeSeconds?, password?, sourceAddress?, routerID?, backoffMaxMs?}}
 //   {"op":"set","routes":[{"prefix":"203.0.113.10/32","communities":[..],"localPref":0,"nextHop"?: ".."}]}
-//   {"op":"stats"}   {"op":"close"}
+//   {"op":"stats"} (counters, CPU, event-loop delay p99 since the last stats)   {"op":"close"}
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
 import { BGPSession } from '../../../lib/bgp/session.js';
 import type { Route } from '../../../lib/bgp/advertisement.js';
@@ -36,6 +37,9 @@ function emit(event: Record<string, unknown>): void {
 }
 
 let session: BGPSession | undefined;
+let desired = new Map<string, Route>();
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 async function handle(cmd: DriverCommand): Promise<void> {
   switch (cmd.op) {
@@ -59,6 +63,7 @@ async function handle(cmd: DriverCommand): Promise<void> {
       session.on('notification-sent', (code, subcode) => emit({ event: 'notification-sent', code, subcode }));
       session.on('notification-received', (code, subcode) => emit({ event: 'notification-received', code, subcode }));
       session.on('route-rejected', (prefix, reason) => emit({ event: 'route-rejected', prefix, reason }));
+      session.setAdvertisements(desired);
       session.start();
       return;
     }
@@ -68,12 +73,14 @@ async function handle(cmd: DriverCommand): Promise<void> {
         const prefix = mustParseCIDR(r.prefix);
         routes.set(prefix.toString(), { prefix, communities: r.communities, localPref: r.localPref, nextHop: r.nextHop ? mustParseIP(r.nextHop) : undefined });
       }
+      desired = routes;
       session?.setAdvertisements(routes);
       emit({ event: 'set', count: routes.size });
       return;
     }
     case 'stats':
-      emit({ event: 'stats', ...session?.stats, announced: session?.announcedPrefixes, cpuUserUs: process.cpuUsage().user, cpuSystemUs: process.cpuUsage().system });
+      emit({ event: 'stats', ...session?.stats, announced: session?.announcedPrefixes, cpuUserUs: process.cpuUsage().user, cpuSystemUs: process.cpuUsage().system, eventLoopP99Ms: loopDelay.percentile(99) / 1e6, eventLoopMaxMs: loopDelay.max / 1e6 });
+      loopDelay.reset();
       return;
     case 'close':
       await session?.close();
