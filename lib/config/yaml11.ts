@@ -122,14 +122,18 @@ export function resolvePlain(text: string): Scalar {
  * null list items are kept (the caller turns them into defaults).
  * `budget` bounds the number of nodes visited, so alias bombs cannot hang the parser.
  */
-export function toTyped(node: RawNode, budget = { nodes: 2_000_000 }): TypedNode {
+const MAX_DEPTH = 1000;
+
+export function toTyped(node: RawNode, budget = { nodes: 2_000_000 }, depth = 0): TypedNode {
   if (--budget.nodes < 0) throw new YAMLSyntaxError('YAML: document too large (too many nodes after alias expansion)');
+  // a self-referencing alias (`&a [*a]`) decodes to a cyclic tree: stop before the stack does
+  if (depth > MAX_DEPTH) throw new YAMLSyntaxError(`YAML: document nested more than ${MAX_DEPTH} levels deep (or an alias refers to itself)`);
   if (node === null || typeof node === 'string') return node;
   if (node instanceof PlainScalar) return resolvePlain(node.text);
-  if (Array.isArray(node)) return node.map((n) => toTyped(n, budget));
+  if (Array.isArray(node)) return node.map((n) => toTyped(n, budget, depth + 1));
   const out: { [key: string]: TypedNode } = {};
   for (const [k, v] of Object.entries(node)) {
-    const t = toTyped(v, budget);
+    const t = toTyped(v, budget, depth + 1);
     if (t !== null) out[k] = t;
   }
   return out;
