@@ -12,13 +12,14 @@
 // cache, so no decision ever acts on a status older than one we wrote.
 
 import type { Logger } from '../util/log.js';
-import { Allocator } from '../allocator/index.js';
+import { Allocator, serviceRequest } from '../allocator/index.js';
+import { parseIP, type IPAddress } from '../ip/index.js';
 import { parseConfig, refusals, formatProblem } from '../config/index.js';
 import type { KubeClient } from '../k8s/client.js';
 import { Informer, objectKey, type KubeObject } from '../k8s/informer.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import { EventRecorder } from '../k8s/events.js';
-import { ingressEquals, writeLoadBalancerStatus, type Service } from '../k8s/service-status.js';
+import { ingressEquals, statusIPs, writeLoadBalancerStatus, type Service } from '../k8s/service-status.js';
 import { deletePoolMetrics, updatePoolMetrics, type ControllerMetrics } from '../metrics/controller.js';
 import { reconcileService, type Decision, type Outcome } from './reconcile.js';
 
@@ -180,12 +181,36 @@ export class Controller {
     }
   }
 
+  /**
+   * Records every cached Service's status addresses in the allocator (where the config allows),
+   * without writing anything. Run when the allocator starts knowing pools (the synced marker, the
+   * first config), so that the reprocess-all that follows never hands an address that a Service
+   * later in the queue already holds to a newcomer earlier in the queue (spec §3.3).
+   */
+  private reassertAll(): void {
+    let held = 0;
+    for (const [key, svc] of this.services.entries()) {
+      const spec = svc.spec ?? {};
+      if (spec.type !== 'LoadBalancer' || spec.loadBalancerClass || this.allocator.has(key)) continue;
+      const ips: IPAddress[] = [];
+      for (const t of statusIPs(svc)) {
+        const ip = parseIP(t);
+        if (ip) ips.push(ip);
+      }
+      if (ips.length === 0) continue;
+      if (this.allocator.assign(key, serviceRequest(svc), ips).ok) held++;
+    }
+    updatePoolMetrics(this.opts.metrics, this.allocator.usage());
+    this.log.info({ op: 'startup', services: held }, 'existing assignments recorded');
+  }
+
   private reprocessAll(): void {
     for (const key of this.services.keys()) this.queue.add(key);
   }
 
   private async process(key: string): Promise<Outcome> {
     if (key === SYNCED_KEY) {
+      if (this.allocator.configured) this.reassertAll();
       this.synced = true;
       this.log.info({ op: 'startup' }, 'initial sync done, every existing assignment is known');
       return 'reprocess-all';
@@ -282,11 +307,12 @@ export class Controller {
       this.refusalEvent(cm, text, 'InvalidConfig', `configuration refused, previous configuration stays in force: ${reason}`);
       return 'ok'; // not retried: waits for the next ConfigMap change
     }
+    const first = !this.allocator.configured;
     const verdict = this.allocator.setConfig(parsed.config);
     if (!verdict.ok) {
       this.refusedByAllocator = true;
       this.setStale(true, verdict.message);
-      this.log.error({ op: 'setConfig', configmap: this.configMapKey, error: verdict.message }, 'config refused: not compatible with assigned IPs, keeping the config in force');
+      this.log[this.lastRefusalEventText === text ? 'debug' : 'error']({ op: 'setConfig', configmap: this.configMapKey, error: verdict.message }, 'config refused: not compatible with assigned IPs, keeping the config in force');
       this.refusalEvent(cm, text, 'ConfigNotCompatible', `configuration refused, previous configuration stays in force: ${verdict.message}`);
       return 'error'; // retried with backoff, and whenever a Service changes (Q5)
     }
@@ -298,6 +324,9 @@ export class Controller {
     this.setStale(false, '');
     deletePoolMetrics(this.opts.metrics, verdict.removedPools);
     updatePoolMetrics(this.opts.metrics, this.allocator.usage());
+    // Services seen before any config was in force were left alone; record what their statuses
+    // hold before anything new is handed out.
+    if (first) this.reassertAll();
     this.log.info({ op: 'setConfig', configmap: this.configMapKey, pools: parsed.config.pools.length }, 'config reloaded');
     return 'reprocess-all';
   }

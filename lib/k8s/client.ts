@@ -231,6 +231,7 @@ export class KubeClient {
             return;
           }
           const lines = createInterface({ input: res, crlfDelay: Infinity });
+          lines.on('error', () => { /* the same error reaches res's handlers below */ });
           lines.on('line', (line) => {
             if (!line) return;
             let ev: WatchEvent;

@@ -129,6 +129,10 @@ export class Informer<T extends KubeObject> {
     return [...this.store.values()];
   }
 
+  entries(): IterableIterator<[string, T]> {
+    return this.store.entries();
+  }
+
   keys(): IterableIterator<string> {
     return this.store.keys();
   }
