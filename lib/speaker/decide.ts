@@ -119,6 +119,11 @@ export interface NodeContext {
   /** The peers whose node-selectors match this node (see peersForNode). */
   readonly peers: readonly Peer[];
   readonly options?: DecisionOptions;
+  /**
+   * Optional memo of the winner among `usableSpeakers` per election key (layer 2 `Cluster`
+   * with memberlist on). Must agree with electionWinner(usableSpeakers, key).
+   */
+  readonly clusterWinner?: (electionKey: string) => string | undefined;
 }
 
 export interface ServiceInput {
@@ -209,12 +214,21 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
     // Without any ready endpoint nobody announces (upstream reports notOwner here).
     if (!endpoints.anyReady) return refuse('notOwner');
     const electionKey = electionKeyForIPs(ips);
-    const candidates = [...layer2Candidates(isLocalPolicy(service), endpoints, node.usableSpeakers, options.layer2WithoutMemberlist)];
-    const winner = electionWinner(candidates, electionKey);
-    if (winner !== node.nodeName) return refuse('notOwner', { electionKey, owner: winner, candidates: candidates.length });
+    const local = isLocalPolicy(service);
+    let winner: string | undefined;
+    let candidateCount: number;
+    if (!local && node.usableSpeakers !== null && node.clusterWinner) {
+      winner = node.clusterWinner(electionKey);
+      candidateCount = node.usableSpeakers.size;
+    } else {
+      const candidates = [...layer2Candidates(local, endpoints, node.usableSpeakers, options.layer2WithoutMemberlist)];
+      winner = electionWinner(candidates, electionKey);
+      candidateCount = candidates.length;
+    }
+    if (winner !== node.nodeName) return refuse('notOwner', { electionKey, owner: winner, candidates: candidateCount });
     return {
       action: 'announce',
-      announcement: { protocol: 'layer2', pool, ips, electionKey, candidates: candidates.length },
+      announcement: { protocol: 'layer2', pool, ips, electionKey, candidates: candidateCount },
       withdrawPrevious: replaced,
     };
   }

@@ -25,7 +25,7 @@ import {
   type ServiceDecision,
   type ServiceLike,
 } from './decide.js';
-import { electionDigest } from './election.js';
+import { ElectionWinnerCache, electionDigest } from './election.js';
 import type { EndpointReadiness } from './endpoints.js';
 import { nodeAssignedEvent, type SpeakerEvent } from './events.js';
 import { diffPeers, type PeerChanges } from './peers.js';
@@ -69,7 +69,12 @@ interface ElectionRecord {
   readonly owner: string | undefined;
   ownerDigest?: Buffer;
   readonly local: boolean;
+  /** Local policy: the nodes with a ready endpoint (the candidates before the speaker filter). */
+  readonly readyNodes: readonly string[];
 }
+
+/** servicesByOwner key for elections without any candidate (no node name can be empty). */
+const NO_OWNER = '';
 
 interface ServiceRecord {
   service: ServiceLike | undefined;
@@ -156,9 +161,13 @@ export class SpeakerState {
   private labels: NodeLabels = {};
   private peers: readonly Peer[] = [];
   private usable: ReadonlySet<string> | null;
+  /** Layer 2 `Cluster` winners among `usable`, per election key (undefined while memberlist is off). */
+  private winners: ElectionWinnerCache | undefined;
+  private readonly clusterWinner = (electionKey: string): string | undefined => this.winners?.winner(electionKey);
   private readonly records = new Map<string, ServiceRecord>();
   private readonly layer2 = new Map<string, Layer2Holding>();
   private readonly servicesByOwner = new Map<string, Set<string>>();
+  private readonly localByReadyNode = new Map<string, Set<string>>();
   private readonly servicesByElectionKey = new Map<string, Set<string>>();
   private pending: { config: Config; blockers: Set<string> } | undefined;
   private loaded = false;
@@ -167,6 +176,7 @@ export class SpeakerState {
   constructor(options: SpeakerStateOptions) {
     this.nodeName = options.nodeName;
     this.usable = options.usableSpeakers === null ? null : new Set(options.usableSpeakers);
+    this.winners = this.usable === null ? undefined : new ElectionWinnerCache(this.usable);
     this.decisionOptions = options.decisionOptions ?? DEFAULT_DECISION_OPTIONS;
   }
 
@@ -188,7 +198,14 @@ export class SpeakerState {
   reconcile(key: string): ServiceEffects {
     const rec = this.record(key);
     const decision = decideService(
-      { config: this.config, nodeName: this.nodeName, usableSpeakers: this.usable, peers: this.peers, options: this.decisionOptions },
+      {
+        config: this.config,
+        nodeName: this.nodeName,
+        usableSpeakers: this.usable,
+        peers: this.peers,
+        options: this.decisionOptions,
+        clusterWinner: this.clusterWinner,
+      },
       { service: rec.service, endpoints: rec.endpoints, previous: rec.announced },
     );
     const fx = new EffectsBuilder();
@@ -201,10 +218,11 @@ export class SpeakerState {
     }
     if (decision.action === 'announce') {
       this.announce(key, rec, decision.announcement, fx);
-      this.setElection(key, rec, { electionKey: decision.announcement.protocol === 'layer2' ? decision.announcement.electionKey : '', owner: this.nodeName, local: false }, decision.announcement.protocol === 'layer2');
+      const a = decision.announcement;
+      this.setElection(key, rec, a.protocol === 'layer2' ? { electionKey: a.electionKey, owner: this.nodeName } : undefined, a.protocol === 'layer2');
     } else {
       const e = decision.election;
-      this.setElection(key, rec, e ? { electionKey: e.electionKey, owner: e.owner, local: false } : undefined, e !== undefined);
+      this.setElection(key, rec, e ? { electionKey: e.electionKey, owner: e.owner } : undefined, e !== undefined);
     }
     if (rec.service === undefined && rec.endpoints === undefined && rec.announced === undefined) this.forget(key);
     return fx.build(key, decision);
@@ -218,33 +236,43 @@ export class SpeakerState {
    */
   setUsableSpeakers(next: ReadonlySet<string> | null): string[] {
     const prev = this.usable;
-    this.usable = next === null ? null : new Set(next);
-    if (prev === null && next === null) return [];
-    if (prev === null || next === null) return [...this.servicesByElectionKey.values()].flatMap((s) => [...s]);
+    const nextSet = next === null ? null : new Set(next);
+    this.usable = nextSet;
+    if (prev === null && nextSet === null) return [];
+    if (prev === null || nextSet === null) {
+      this.winners = nextSet === null ? undefined : new ElectionWinnerCache(nextSet);
+      return [...this.servicesByElectionKey.values()].flatMap((s) => [...s]);
+    }
+    const left = [...prev].filter((n) => !nextSet.has(n));
+    const joined = [...nextSet].filter((n) => !prev.has(n));
     const affected = new Set<string>();
-    for (const node of prev) {
-      if (next.has(node)) continue;
+    // the owner left: re-elect
+    for (const node of left) {
       for (const key of this.servicesByOwner.get(node) ?? []) affected.add(key);
     }
-    const joined = [...next].filter((n) => !prev.has(n));
+    // Cluster: the winner cache says which keys a joining node takes over
+    for (const electionKey of this.winners?.update(nextSet, left, joined) ?? []) {
+      for (const key of this.servicesByElectionKey.get(electionKey) ?? []) {
+        if (!this.records.get(key)?.election?.local) affected.add(key);
+      }
+    }
     if (joined.length > 0) {
-      for (const [electionKey, keys] of this.servicesByElectionKey) {
-        for (const node of joined) {
-          const digest = electionDigest(node, electionKey);
-          for (const key of keys) {
-            if (affected.has(key)) continue;
-            const rec = this.records.get(key);
-            const el = rec?.election;
-            if (!rec || !el) continue;
-            if (el.local && !rec.endpoints?.readyNodes.has(node)) continue;
-            if (el.owner === undefined) {
-              affected.add(key);
-              continue;
-            }
-            el.ownerDigest ??= electionDigest(el.owner, electionKey);
-            const cmp = Buffer.compare(digest, el.ownerDigest);
-            if (cmp < 0 || (cmp === 0 && node < el.owner)) affected.add(key);
-          }
+      // elections without any candidate: any joining candidate changes them
+      for (const key of this.servicesByOwner.get(NO_OWNER) ?? []) {
+        const rec = this.records.get(key);
+        if (rec?.election && (!rec.election.local || joined.some((n) => rec.endpoints?.readyNodes.has(n)))) affected.add(key);
+      }
+      // Local: only Services with a ready endpoint on a joining node
+      for (const node of joined) {
+        for (const key of this.localByReadyNode.get(node) ?? []) {
+          if (affected.has(key)) continue;
+          const rec = this.records.get(key);
+          const el = rec?.election;
+          if (!rec || !el || el.owner === undefined) continue;
+          el.ownerDigest ??= electionDigest(el.owner, el.electionKey);
+          const digest = electionDigest(node, el.electionKey);
+          const cmp = Buffer.compare(digest, el.ownerDigest);
+          if (cmp < 0 || (cmp === 0 && node < el.owner)) affected.add(key);
         }
       }
     }
@@ -352,19 +380,25 @@ export class SpeakerState {
     return changes;
   }
 
-  private setElection(key: string, rec: ServiceRecord, el: ElectionRecord | undefined, ran: boolean): void {
+  private setElection(key: string, rec: ServiceRecord, el: { electionKey: string; owner: string | undefined } | undefined, ran: boolean): void {
     const old = rec.election;
     if (old) {
       removeFrom(this.servicesByElectionKey, old.electionKey, key);
-      if (old.owner !== undefined) removeFrom(this.servicesByOwner, old.owner, key);
+      removeFrom(this.servicesByOwner, old.owner ?? NO_OWNER, key);
+      for (const n of old.readyNodes) removeFrom(this.localByReadyNode, n, key);
     }
-    if (!ran || !el) {
+    if (ran && el) {
+      const local = rec.service ? isLocalPolicy(rec.service) : false;
+      const readyNodes = local && rec.endpoints ? [...rec.endpoints.readyNodes] : [];
+      rec.election = { electionKey: el.electionKey, owner: el.owner, local, readyNodes };
+      addTo(this.servicesByElectionKey, el.electionKey, key);
+      addTo(this.servicesByOwner, el.owner ?? NO_OWNER, key);
+      for (const n of readyNodes) addTo(this.localByReadyNode, n, key);
+    } else {
       rec.election = undefined;
-      return;
     }
-    rec.election = { ...el, local: rec.service ? isLocalPolicy(rec.service) : false };
-    addTo(this.servicesByElectionKey, el.electionKey, key);
-    if (el.owner !== undefined) addTo(this.servicesByOwner, el.owner, key);
+    // a key no Service elects on any more leaves the winner cache
+    if (old && !this.servicesByElectionKey.has(old.electionKey)) this.winners?.forget(old.electionKey);
   }
 
   private series(key: string, a: AnnouncedService): AnnouncedSeries[] {

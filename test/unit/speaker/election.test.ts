@@ -71,3 +71,27 @@ function permutations<T>(xs: T[]): T[][] {
   if (xs.length <= 1) return [xs];
   return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
 }
+
+test('ElectionWinnerCache follows joins and leaves exactly like a fresh election (property)', async () => {
+  const fc = (await import('fast-check')).default;
+  const { ElectionWinnerCache } = await import('../../../lib/speaker/election.js');
+  const nodes = ['n0', 'n1', 'n2', 'n3', 'n4', 'n5'];
+  const keys = ['10.0.0.1', '10.0.0.2', '2001:db8::1', '192.0.2.9'];
+  fc.assert(
+    fc.property(fc.array(fc.subarray(nodes), { minLength: 1, maxLength: 10 }), fc.array(fc.constantFrom(...keys), { maxLength: 6 }), (sets, touched) => {
+      let current = new Set(sets[0]);
+      const cache = new ElectionWinnerCache(current);
+      for (const k of touched) cache.winner(k); // warm some keys
+      for (const s of sets.slice(1)) {
+        const next = new Set(s);
+        const left = [...current].filter((n) => !next.has(n));
+        const joined = [...next].filter((n) => !current.has(n));
+        cache.update(next, left, joined);
+        current = next;
+        for (const k of keys) assert.equal(cache.winner(k), electionWinner(current, k));
+        cache.forget(keys[0]);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
