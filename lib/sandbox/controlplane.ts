@@ -259,7 +259,13 @@ function sharedPki(extraSANs: readonly string[]): Promise<GeneratedPki> {
 }
 
 async function generatePki(extraSANs: readonly string[]): Promise<GeneratedPki> {
-  const [caKeys, servingKeys, adminKeys, saKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair(), rsaKeyPair(), rsaKeyPair()]);
+  // Two RSA keys: the CA's, and one shared by the serving certificate, the admin client certificate
+  // and service-account token signing. Separate keys buy nothing for a throw-away loopback cluster,
+  // and key generation is the slowest part of the first start on a busy machine.
+  const [caKeys, leafKeys] = await Promise.all([rsaKeyPair(), rsaKeyPair()]);
+  const servingKeys = leafKeys;
+  const adminKeys = leafKeys;
+  const saKeys = leafKeys;
   const ca = makeCertificate({
     subject: [{ name: 'commonName', value: 'metallb-ts-test-ca' }],
     keys: caKeys,
