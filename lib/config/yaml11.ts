@@ -110,7 +110,7 @@ export function resolvePlain(text: string): Scalar {
     if (i > 18446744073709551615n || i < -9223372036854775808n) return text;
     return Number(i);
   }
-  if (text in SPECIAL_FLOATS) return SPECIAL_FLOATS[text];
+  if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text]; // not `in`: "toString" is no float
   const stripped = text.replace(/_/g, '');
   if (FLOAT.test(stripped)) return Number(stripped);
   return text;
