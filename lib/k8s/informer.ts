@@ -66,6 +66,8 @@ export interface InformerOptions {
   readonly idleTimeoutMs?: number;
   /** Backoff between failed attempts (default 200 ms … 30 s). */
   readonly backoffMs?: readonly [number, number];
+  /** Relist (instead of re-watching) after this many failures in a row (default 5). */
+  readonly relistAfterFailures?: number;
 }
 
 interface ListBody<T> {
@@ -98,6 +100,8 @@ export class Informer<T extends KubeObject> {
   lists = 0;
   /** How many watch streams were opened. */
   watches = 0;
+  /** How many times the API server answered 410 Gone (resourceVersion too old). */
+  gone = 0;
 
   constructor(private readonly client: KubeClient, private readonly opts: InformerOptions, private readonly log: Logger) {
     this.syncedPromise = new Promise((resolve) => { this.resolveSynced = resolve; });
@@ -186,12 +190,13 @@ export class Informer<T extends KubeObject> {
         if (err instanceof GoneError || isApiError(err, 410)) {
           this.log.info({ op: 'watch', informer: this.opts.name, resourceVersion: this.resourceVersion }, 'resource version expired (410 Gone), relisting');
           this.resourceVersion = '';
+          this.gone++;
           continue;
         }
         const delay = backoff.next();
         this.log.warn({ op: 'watch', informer: this.opts.name, error: String(err instanceof Error ? err.message : err), retryInMs: delay, failures: backoff.failures }, 'list/watch failed, retrying');
         // After several failures in a row the resourceVersion may be gone; relist to be sure.
-        if (backoff.failures >= 5) this.resourceVersion = '';
+        if (backoff.failures >= (this.opts.relistAfterFailures ?? 5)) this.resourceVersion = '';
         await sleep(delay, signal);
       }
     }
