@@ -145,3 +145,16 @@ function merged(st: PrefixState): Advertisement {
   for (const lp of st.localPrefs.keys()) if (lp > localPref) localPref = lp;
   return { prefix: st.prefix, localPref, communities: sortedCommunities(st.communities.keys()) };
 }
+
+/** iBGP: the peer is in this node's AS. */
+export function isIBGP(peer: { readonly myASN: number; readonly peerASN: number }): boolean {
+  return peer.myASN === peer.peerASN;
+}
+
+/**
+ * The LOCAL_PREF to send to a peer: the advertisement's value (0 when not configured, still
+ * sent) to iBGP peers, nothing to eBGP peers (v0.9–v0.12 silently drop it there).
+ */
+export function localPrefForPeer(peer: { readonly myASN: number; readonly peerASN: number }, ad: Advertisement): number | undefined {
+  return isIBGP(peer) ? ad.localPref : undefined;
+}

@@ -116,3 +116,12 @@ test('table (property): after any sequence of sets/deletes, routes equal the mer
 test('CIDR helper sanity for the fixtures', () => {
   assert.equal(CIDR.of(IPAddress.of(4, 0xc0000201n), 24).toString(), '192.0.2.0/24');
 });
+
+test('LOCAL_PREF goes to iBGP peers only (0 included), never to eBGP', async () => {
+  const { localPrefForPeer } = await import('../../../lib/speaker/advertisements.js');
+  const { peer } = await import('./fixtures.js');
+  const a = adv('192.0.2.1/32', 200);
+  assert.equal(localPrefForPeer(peer('192.0.2.9', { myASN: 64500, peerASN: 64500 }), a), 200);
+  assert.equal(localPrefForPeer(peer('192.0.2.9', { myASN: 64500, peerASN: 64500 }), adv('192.0.2.1/32')), 0);
+  assert.equal(localPrefForPeer(peer('192.0.2.9', { myASN: 64500, peerASN: 64501 }), a), undefined);
+});

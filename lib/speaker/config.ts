@@ -1,0 +1,28 @@
+// The speaker's view of the `config` ConfigMap (spec §1.10, §4.4): the shared parser plus the
+// validator of the speaker's BGP mode (METALLB_BGP_TYPE: native, the default, or frr). Missing
+// key or empty text is an empty, valid config; a missing ConfigMap is handled by the caller
+// (SpeakerState.configMissing: old config stays).
+
+import { formatProblem, parseConfig, refusals, type Config } from '../config/index.js';
+
+export type BGPMode = 'native' | 'frr';
+
+/** Reads METALLB_BGP_TYPE: unset/empty means native; anything but native/frr is an error. */
+export function parseBGPMode(value: string | undefined): BGPMode {
+  if (value === undefined || value === '' || value === 'native') return 'native';
+  if (value === 'frr') return 'frr';
+  throw new Error(`METALLB_BGP_TYPE must be "native" or "frr", got "${value}"`);
+}
+
+export type SpeakerConfigResult = { ok: true; config: Config } | { ok: false; reason: string; problems: readonly string[] };
+
+/** Parses the ConfigMap's `config` text as a speaker of the given mode would. */
+export function speakerConfig(text: string | undefined, mode: BGPMode): SpeakerConfigResult {
+  const result = parseConfig(text ?? '');
+  const refused = refusals(result, mode === 'native' ? 'native-speaker' : 'frr-speaker');
+  if (refused.length > 0 || !result.config) {
+    const problems = refused.map(formatProblem);
+    return { ok: false, reason: problems[0] ?? 'config refused', problems };
+  }
+  return { ok: true, config: result.config };
+}
