@@ -85,7 +85,7 @@ test('service-account kubeconfig authenticates as the account and RBAC applies',
 });
 
 test('a process inside a network namespace reaches the API server only through the relay', async () => {
-  const net = TestNetwork.create('cp', [{ name: 'n1', v4: '198.51.100.11/24' }]);
+  const net = TestNetwork.create('cp', [{ name: 'n1', v4: '198.51.100.11/24' }, { name: 'n2', v4: '198.51.100.12/24' }]);
   try {
     const netns = net.host('n1').netns;
     const kubectl = join(cp.binDir, 'kubectl');
@@ -103,6 +103,10 @@ test('a process inside a network namespace reaches the API server only through t
     const viaLan = await run('ip', ['netns', 'exec', netns, kubectl, `--kubeconfig=${onLan.kubeconfigPath}`, 'get', 'ns', 'kube-system', '-o', 'name']);
     assert.equal(viaLan.code, 0, viaLan.stderr);
     assert.equal(viaLan.stdout.trim(), 'namespace/kube-system');
+    // ... which another namespace on the test bridge reaches as well
+    const fromN2 = await run('ip', ['netns', 'exec', net.host('n2').netns, kubectl, `--kubeconfig=${onLan.kubeconfigPath}`, 'get', 'ns', 'kube-public', '-o', 'name']);
+    assert.equal(fromN2.code, 0, fromN2.stderr);
+    assert.equal(fromN2.stdout.trim(), 'namespace/kube-public');
     // relay processes are part of the control plane's process set
     assert.ok(relay.process.pid && cp.processIds().includes(relay.process.pid));
   } finally {
