@@ -65,37 +65,58 @@ export const K8S_CLIENT_METRIC_NAMES = [
   'metallb_k8s_client_config_stale_bool',
 ] as const;
 
+/**
+ * Creates (or, when a metric of that name is already in the registry, e.g. registered by
+ * lib/layer2's layer2PromCounters, reuses) the speaker's metrics.
+ */
 export function createSpeakerMetrics(options: SpeakerMetricsOptions = {}): SpeakerMetrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   const withK8s = options.k8sClientMetrics ?? true;
-  const k8sRegisters = withK8s ? registers : [];
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], register = true): Gauge<L> =>
+    (register ? (registry.getSingleMetric(name) as Gauge<L> | undefined) : undefined) ??
+    new Gauge<L>({ name, help, labelNames, registers: register ? registers : [] });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], register = true): Counter<L> =>
+    (register ? (registry.getSingleMetric(name) as Counter<L> | undefined) : undefined) ??
+    new Counter<L>({ name, help, labelNames, registers: register ? registers : [] });
   const metrics: SpeakerMetrics = {
     registry,
-    announced: new Gauge({
-      name: 'metallb_speaker_announced',
-      help: '1 while this node announces the IP for the Service over the protocol (the desired state; routers may not have converged yet)',
-      labelNames: ['service', 'protocol', 'node', 'ip'],
-      registers,
-    }),
-    layer2RequestsReceived: new Counter({ name: 'metallb_layer2_requests_received', help: 'ARP and NDP requests received for IPs this node announces', labelNames: ['ip'], registers }),
-    layer2ResponsesSent: new Counter({ name: 'metallb_layer2_responses_sent', help: 'ARP and NDP replies sent for IPs this node announces', labelNames: ['ip'], registers }),
-    layer2GratuitousSent: new Counter({ name: 'metallb_layer2_gratuitous_sent', help: 'Gratuitous ARP and unsolicited neighbor advertisement packets sent for IPs this node announces', labelNames: ['ip'], registers }),
-    bgpSessionUp: new Gauge({ name: 'metallb_bgp_session_up', help: '1 while the BGP session to the peer is established, else 0', labelNames: ['peer'], registers }),
-    bgpUpdatesTotal: new Counter({ name: 'metallb_bgp_updates_total', help: 'BGP UPDATE messages sent to the peer (one batched withdrawal counts once)', labelNames: ['peer'], registers }),
-    bgpAnnouncedPrefixesTotal: new Gauge({ name: 'metallb_bgp_announced_prefixes_total', help: 'Prefixes the peer currently holds from this node (0 while the session is down)', labelNames: ['peer'], registers }),
-    bgpPendingPrefixesTotal: new Gauge({ name: 'metallb_bgp_pending_prefixes_total', help: 'Prefixes this node wants the peer to hold', labelNames: ['peer'], registers }),
-    k8sUpdatesTotal: new Counter({ name: 'metallb_k8s_client_updates_total', help: 'Work-queue items (Kubernetes object changes) processed', registers: k8sRegisters }),
-    k8sUpdateErrorsTotal: new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'Work-queue items whose processing failed and was retried', registers: k8sRegisters }),
-    configLoaded: new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: '1 once a configuration has been adopted', registers: k8sRegisters }),
-    configStale: new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: '1 while the newest ConfigMap content is not in force (an older configuration is used)', registers: k8sRegisters }),
+    announced: gauge(
+      'metallb_speaker_announced',
+      '1 while this node announces the IP for the Service over the protocol (the desired state; routers may not have converged yet)',
+      ['service', 'protocol', 'node', 'ip'],
+    ),
+    layer2RequestsReceived: counter('metallb_layer2_requests_received', 'ARP and NDP requests received for IPs this node announces', ['ip']),
+    layer2ResponsesSent: counter('metallb_layer2_responses_sent', 'ARP and NDP replies sent for IPs this node announces', ['ip']),
+    layer2GratuitousSent: counter('metallb_layer2_gratuitous_sent', 'Gratuitous ARP and unsolicited neighbor advertisement packets sent for IPs this node announces', ['ip']),
+    bgpSessionUp: gauge('metallb_bgp_session_up', '1 while the BGP session to the peer is established, else 0', ['peer']),
+    bgpUpdatesTotal: counter('metallb_bgp_updates_total', 'BGP UPDATE messages sent to the peer (one batched withdrawal counts once)', ['peer']),
+    bgpAnnouncedPrefixesTotal: gauge('metallb_bgp_announced_prefixes_total', 'Prefixes the peer currently holds from this node (0 while the session is down)', ['peer']),
+    bgpPendingPrefixesTotal: gauge('metallb_bgp_pending_prefixes_total', 'Prefixes this node wants the peer to hold', ['peer']),
+    k8sUpdatesTotal: counter('metallb_k8s_client_updates_total', 'Work-queue items (Kubernetes object changes) processed', [], withK8s),
+    k8sUpdateErrorsTotal: counter('metallb_k8s_client_update_errors_total', 'Work-queue items whose processing failed and was retried', [], withK8s),
+    configLoaded: gauge('metallb_k8s_client_config_loaded_bool', '1 once a configuration has been adopted', [], withK8s),
+    configStale: gauge('metallb_k8s_client_config_stale_bool', '1 while the newest ConfigMap content is not in force (an older configuration is used)', [], withK8s),
   };
   if (withK8s) {
     metrics.configLoaded.set(0);
     metrics.configStale.set(0);
   }
-  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics && !registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds')) collectDefaultMetrics({ register: registry });
   return metrics;
+}
+
+/** The layer 2 counters in the shape lib/layer2's announcer takes (its Layer2Counters). */
+export function layer2Counters(m: SpeakerMetrics): {
+  requestReceived(ip: string): void;
+  responseSent(ip: string): void;
+  gratuitousSent(ip: string): void;
+} {
+  return {
+    requestReceived: (ip) => m.layer2RequestsReceived.inc({ ip }),
+    responseSent: (ip) => m.layer2ResponsesSent.inc({ ip }),
+    gratuitousSent: (ip) => m.layer2GratuitousSent.inc({ ip }),
+  };
 }
 
 /** Labels of one metallb_speaker_announced series. */

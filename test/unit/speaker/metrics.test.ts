@@ -91,3 +91,27 @@ test('nodeAssigned event text, Go %q quoting', () => {
   assert.deepEqual(nodeAssignedEvent('node-a'), { type: 'Normal', reason: 'nodeAssigned', message: 'announcing from node "node-a"' });
   assert.equal(goQuote('a"b\\c\n\x01'), '"a\\"b\\\\c\\n\\x01"');
 });
+
+test('composes with lib/layer2 counters registered first or after in the same registry', async () => {
+  const { layer2PromCounters } = await import('../../../lib/layer2/metrics.js');
+  const { layer2Counters } = await import('../../../lib/metrics/speaker.js');
+  for (const order of ['layer2-first', 'speaker-first'] as const) {
+    const registry = new Registry();
+    let fromLayer2 = order === 'layer2-first' ? layer2PromCounters(registry) : undefined;
+    const m = createSpeakerMetrics({ registry });
+    fromLayer2 ??= layer2PromCounters(registry);
+    fromLayer2.requestReceived('192.0.2.1');
+    layer2Counters(m).requestReceived('192.0.2.1');
+    layer2Counters(m).gratuitousSent('192.0.2.1');
+    const text = await registry.metrics();
+    assert.ok(text.includes('metallb_layer2_requests_received{ip="192.0.2.1"} 2'), `${order}: ${text}`);
+    assert.ok(text.includes('metallb_layer2_gratuitous_sent{ip="192.0.2.1"} 1'), order);
+  }
+});
+
+test('creating the speaker metrics twice in one registry reuses them', () => {
+  const registry = new Registry();
+  const a = createSpeakerMetrics({ registry, processMetrics: true });
+  const b = createSpeakerMetrics({ registry, processMetrics: true });
+  assert.equal(a.announced, b.announced);
+});
