@@ -1,11 +1,11 @@
 // The allocator: which Service holds which address(es), and which address a Service may take next
 // (spec §2.2–2.8, v0.12 semantics). See index.ts for the contract and the cost model.
 
-import { IPAddress, isBuggyIP, type Family } from '../ip/index.js';
+import { IPAddress, isBuggyIP, type CIDR, type Family } from '../ip/index.js';
 import type { AddressPool, Config } from '../config/types.js';
 import { poolCapacity } from './capacity.js';
 import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from './request.js';
-import { PoolSpace, SortedOffsets, offsetToBigInt, toOffset, type Offset } from './space.js';
+import { PoolSpace, SortedOffsets, layoutOf, offsetToBigInt, toOffset, type Offset } from './space.js';
 
 export type SharingRefusalReason = 'existing-no-sharing' | 'new-no-sharing' | 'sharing-key-mismatch' | 'backend-key-mismatch';
 
@@ -110,13 +110,19 @@ interface Location {
   readonly offset: Offset;
 }
 
+interface KeptSpace {
+  readonly pool: PoolState;
+  readonly cidrs: readonly CIDR[];
+  readonly poolIndex: readonly number[];
+}
+
 interface Layout {
   readonly pools: readonly PoolState[];
   readonly byName: ReadonlyMap<string, PoolState>;
   readonly blocks4: readonly Block[];
   readonly blocks6: readonly Block[];
-  /** Spaces carried over unchanged from the previous layout, with their new owner. */
-  readonly kept: ReadonlyMap<Space, { pool: PoolState; poolIndex: readonly number[] }>;
+  /** Spaces carried over from the previous layout (same or more CIDRs at the end), with their new shape. */
+  readonly kept: ReadonlyMap<Space, KeptSpace>;
 }
 
 // Ports are kept as numbers: protocol index * 2^32 + port, protocols interned.
@@ -175,18 +181,19 @@ function groupKey(sharingKey: string, backendKey: string): string {
 const CLASS_INDEX: Record<IPFamily, number> = { ipv4: 0, ipv6: 1, dual: 2 };
 const CLASSES_OF_FAMILY: Record<Family, readonly number[]> = { 4: [0, 2], 6: [1, 2] };
 
-function spaceSignature(family: Family, pool: AddressPool, cidrs: readonly { toString(): string }[]): string {
-  return `${family}|${family === 4 && pool.avoidBuggyIPs ? 'avoid' : ''}|${cidrs.join(',')}`;
+/** Old spaces are matched to new ones by family, avoid-buggy-ips and first CIDR. */
+function reuseKey(family: Family, avoidBuggyIPs: boolean, first: CIDR): string {
+  return `${family}|${family === 4 && avoidBuggyIPs ? 'avoid' : ''}|${first.toString()}`;
 }
 
 function buildLayout(config: Config, previous: Layout | undefined): Layout | string {
   const reusable = new Map<string, Space>();
   for (const p of previous?.pools ?? []) {
-    for (const s of [p.v4, p.v6]) if (s) reusable.set(s.signature, s);
+    for (const s of [p.v4, p.v6]) if (s) reusable.set(reuseKey(s.family, s.avoidBuggyIPs, s.cidrs[0]), s);
   }
   const pools: PoolState[] = [];
   const byName = new Map<string, PoolState>();
-  const kept = new Map<Space, { pool: PoolState; poolIndex: readonly number[] }>();
+  const kept = new Map<Space, KeptSpace>();
   const blocks: Record<Family, Block[]> = { 4: [], 6: [] };
   config.pools.forEach((pool, index) => {
     const state: PoolState = {
@@ -203,18 +210,19 @@ function buildLayout(config: Config, previous: Layout | undefined): Layout | str
       const cidrs = pool.cidrs.filter((c) => c.family === family);
       if (cidrs.length === 0) continue;
       const poolIndex = pool.cidrs.flatMap((c, i) => (c.family === family ? [i] : []));
-      const signature = spaceSignature(family, pool, cidrs);
-      let space = reusable.get(signature);
-      if (space) {
-        reusable.delete(signature);
-        kept.set(space, { pool: state, poolIndex });
+      const key = reuseKey(family, pool.avoidBuggyIPs, cidrs[0]);
+      let space = reusable.get(key);
+      if (space && space.isPrefixOf(cidrs)) {
+        reusable.delete(key);
+        kept.set(space, { pool: state, cidrs, poolIndex });
       } else {
-        space = new PoolSpace<AddressState, PoolState>(family, cidrs, poolIndex, pool.avoidBuggyIPs, state, signature);
+        space = new PoolSpace<AddressState, PoolState>(family, cidrs, poolIndex, pool.avoidBuggyIPs, state);
       }
       if (family === 4) state.v4 = space;
       else state.v6 = space;
       const sp = space;
-      cidrs.forEach((c, i) => blocks[family].push({ first: c.first.value, last: c.last.value, start: sp.starts[i], space: sp }));
+      const { starts } = layoutOf(cidrs);
+      cidrs.forEach((c, i) => blocks[family].push({ first: c.first.value, last: c.last.value, start: starts[i], space: sp }));
     }
     pools.push(state);
   });
@@ -336,6 +344,7 @@ export class Allocator {
       if (!p0 || (h.a1 && targetPool(h.a1) !== p0)) conflicts.push({ service: h.key, ips: holderIPs(h) });
     }
     if (conflicts.length > 0) {
+      conflicts.sort((x, y) => (x.service < y.service ? -1 : x.service > y.service ? 1 : 0));
       const c = conflicts[0];
       return {
         ok: false,
@@ -346,10 +355,7 @@ export class Allocator {
     const previous = this.layout;
     const removedPools = previous ? previous.pools.map((p) => p.pool.name).filter((n) => !layout.byName.has(n)) : [];
     // adopt: kept spaces change owner; addresses of the other old spaces move into new spaces
-    for (const [space, k] of layout.kept) {
-      space.owner = k.pool;
-      space.poolIndex = k.poolIndex;
-    }
+    for (const [space, k] of layout.kept) space.reshape(k.cidrs, k.poolIndex, k.pool);
     for (const p of previous?.pools ?? []) {
       for (const old of [p.v4, p.v6]) {
         if (!old || layout.kept.has(old)) continue;

@@ -27,7 +27,8 @@
 //          metrics the caller should delete.
 //        {ok:false, message, conflicts} — refused as a whole, old config stays in force (§2.6, §3.4):
 //          message `new config not compatible with assigned IPs: service "ns/a" cannot own ["…"]
-//          under new config`; conflicts lists every stranded allocation (first one named in message).
+//          under new config`; conflicts lists every stranded allocation, sorted by service key (the
+//          first is the one named in the message; upstream named a random one).
 //     allocate(key, request): AllocationResult                                  (§2.4, §2.7)
 //        Upstream's allocateIPs: requested IPs → assign exactly those (auto-assign:false pools fine,
 //        pool annotation ignored); else pool annotation → that pool only; else every auto-assign

@@ -32,6 +32,7 @@ export class LinearScanAllocator {
       if (poolFor(config.pools, a.ips) === undefined) conflicts.push({ service: svc, ips: a.ips });
     }
     if (conflicts.length > 0) {
+      conflicts.sort((x, y) => (x.service < y.service ? -1 : x.service > y.service ? 1 : 0));
       const c = conflicts[0];
       return {
         ok: false,

@@ -107,12 +107,23 @@ export class SortedOffsets {
   }
 }
 
+/** Where each CIDR starts in the concatenated space, and the space's size. */
+export function layoutOf(cidrs: readonly CIDR[]): { starts: Offset[]; size: Offset } {
+  const starts: Offset[] = [];
+  let n = 0n;
+  for (const c of cidrs) {
+    starts.push(toOffset(n));
+    n += c.size;
+  }
+  return { starts, size: toOffset(n) };
+}
+
 export class PoolSpace<State, Owner> {
   /** The CIDRs of this family, in walk order. */
-  readonly cidrs: readonly CIDR[];
+  cidrs: readonly CIDR[];
   /** Offset of the first address of each of `cidrs`. */
-  readonly starts: readonly Offset[];
-  readonly size: Offset;
+  starts: readonly Offset[];
+  size: Offset;
   /**
    * In-use addresses by offset. A freed address keeps its entry, marked FREE, instead of being
    * deleted: V8's hash maps keep deleted entries in their bucket chains until the next rehash, so
@@ -126,7 +137,7 @@ export class PoolSpace<State, Owner> {
   /** In-use addresses that allow sharing, by sharing/backend key pair, ascending offsets. */
   readonly sharing = new Map<string, SortedOffsets>();
 
-  private readonly networks4: readonly number[];
+  private networks4: readonly number[];
   private mark: Offset = 0;
   private markCidr = 0;
   private readonly released = new OffsetHeap();
@@ -134,9 +145,8 @@ export class PoolSpace<State, Owner> {
   private readonly staleReleased = new Set<Offset>();
 
   /**
-   * @param owner the pool this space belongs to (re-pointed when a new config keeps the space)
    * @param poolIndex index of each of `cidrs` in the pool's full CIDR list (orders dual-stack IPs)
-   * @param signature identifies the space's shape, to keep it across config changes
+   * @param owner the pool this space belongs to (re-pointed when a new config keeps the space)
    */
   constructor(
     readonly family: Family,
@@ -144,18 +154,32 @@ export class PoolSpace<State, Owner> {
     public poolIndex: readonly number[],
     readonly avoidBuggyIPs: boolean,
     public owner: Owner,
-    readonly signature: string,
   ) {
     this.cidrs = cidrs;
-    const starts: Offset[] = [];
-    let n = 0n;
-    for (const c of cidrs) {
-      starts.push(toOffset(n));
-      n += c.size;
-    }
+    const { starts, size } = layoutOf(cidrs);
     this.starts = starts;
-    this.size = toOffset(n);
+    this.size = size;
     this.networks4 = family === 4 ? cidrs.map((c) => Number(c.network.value)) : [];
+  }
+
+  /** Whether this space's CIDRs are the first ones of `cidrs` (so every offset keeps its address). */
+  isPrefixOf(cidrs: readonly CIDR[]): boolean {
+    return this.cidrs.length <= cidrs.length && this.cidrs.every((c, i) => c.equals(cidrs[i]));
+  }
+
+  /**
+   * Carries the space over into a new config whose CIDR list for this family starts with this
+   * space's CIDRs: offsets, in-use addresses, the mark and released offsets all stay valid.
+   */
+  reshape(cidrs: readonly CIDR[], poolIndex: readonly number[], owner: Owner): void {
+    if (!this.isPrefixOf(cidrs)) throw new Error('a pool space can only grow at its end');
+    this.cidrs = cidrs;
+    const { starts, size } = layoutOf(cidrs);
+    this.starts = starts;
+    this.size = size;
+    this.networks4 = this.family === 4 ? cidrs.map((c) => Number(c.network.value)) : [];
+    this.poolIndex = poolIndex;
+    this.owner = owner;
   }
 
   /** Index into `cidrs` of the block holding `offset` (binary search over the blocks). */
