@@ -1,7 +1,7 @@
 // The migration pipeline on text: read the input form, validate with lib/config (refusing
 // exactly what `metallbctl validate` reports, in its words), convert, emit YAML.
 
-import { formatProblem, parseConfig, readConfigInput, type Problem, type RawConfig } from '../config/index.js';
+import { formatProblem, InputError, parseConfig, readConfigInput, type ConfigInput, type Problem, type RawConfig } from '../config/index.js';
 import { formatReport, validateText } from '../config/validate-command.js';
 import { convertConfig, DEFAULT_NAMESPACE, type GeneratedObject, type MigrationNote } from './convert.js';
 import { namespaceProblem } from './names.js';
@@ -57,14 +57,19 @@ export function hasComments(text: string): boolean {
 
 export function migrateText(fileText: string, options: MigrateOptions): MigrationOutcome {
   const configMapName = options.configMapName ?? 'config';
-  const report = validateText(options.source, fileText, configMapName);
-  if (report.input === null || report.problems.some((p) => BLOCKING.has(p.refusedBy))) {
-    return { ok: false, reason: 'invalid', report: formatReport(report) };
+  // Refusals are reported by validateText/formatReport themselves, so the words are exactly
+  // those of `metallbctl validate` (the input is then read a second time, only on failure).
+  const refuse = (): MigrationOutcome => ({ ok: false, reason: 'invalid', report: formatReport(validateText(options.source, fileText, configMapName)) });
+  let input: ConfigInput;
+  try {
+    input = readConfigInput(fileText, configMapName);
+  } catch (err) {
+    if (err instanceof InputError) return refuse();
+    throw err;
   }
-  // Valid for the controller: convert what was written.
-  const input = readConfigInput(fileText, configMapName);
   const parsed = parseConfig(input.text);
-  const raw: RawConfig = parsed.raw ?? {};
+  if (parsed.raw === undefined || parsed.problems.some((p) => BLOCKING.has(p.refusedBy))) return refuse();
+  const raw: RawConfig = parsed.raw;
   const namespace = options.namespace ?? input.namespace ?? DEFAULT_NAMESPACE;
   const nsProblem = namespaceProblem(namespace);
   if (nsProblem) {
