@@ -159,6 +159,8 @@ interface Connection {
   fourOctetAS: boolean;
   families: Set<4 | 6>;
   holdTimeSeconds: number;
+  /** End-of-RIB is due once the initial full advertisement has been queued. */
+  endOfRIBPending: boolean;
   holdTimer?: NodeJS.Timeout;
   keepaliveTimer?: NodeJS.Timeout;
   closed: boolean;
@@ -168,6 +170,8 @@ const MAX_COMMUNITIES_PER_ROUTE = 900; // keeps one route's attributes well insi
 /** Work per event-loop turn when sending a large change: 5 full UPDATEs (about 4,000 /32s). */
 const MESSAGES_PER_SLICE = 5;
 const WITHDRAWALS_PER_SLICE = 4000;
+/** Prefixes compared per event-loop turn: two full UPDATEs of /32s. */
+const DIFF_CHUNK = 1620;
 
 export class BGPSession extends EventEmitter<SessionEvents> {
   readonly peer: string;
@@ -186,6 +190,14 @@ export class BGPSession extends EventEmitter<SessionEvents> {
   /** Encoding work waiting to be written, in order (see sync). */
   private outQueue: (() => Buffer[])[] = [];
   private draining = false;
+  /** The diff in progress (see sync). */
+  private diffJob?: {
+    readonly conn: Connection;
+    readonly desired: ReadonlyMap<string, Route>;
+    readonly entries: Iterator<[string, Route]>;
+    withdrawing?: Iterator<[string, SentRoute]>;
+    readonly rejected: Map<string, string>;
+  };
 
   constructor(options: SessionOptions) {
     super();
@@ -287,7 +299,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
       this.scheduleRetry(`socket: ${(err as Error).message}`);
       return;
     }
-    const conn: Connection = { socket, framer: new MessageFramer(), fourOctetAS: false, families: new Set(), holdTimeSeconds: 0, closed: false };
+    const conn: Connection = { socket, framer: new MessageFramer(), fourOctetAS: false, families: new Set(), holdTimeSeconds: 0, endOfRIBPending: false, closed: false };
     this.conn = conn;
     this.connectTimer = setTimeout(() => this.dropConnection(conn, `connect and OPEN exchange did not finish within ${this.opts.connectTimeoutMs} ms`), this.opts.connectTimeoutMs);
     socket.setNoDelay(true);
@@ -447,9 +459,8 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     };
     this.log.info({ op: 'established', holdTime: info.holdTimeSeconds, routerID: info.routerID.toString(), families: info.families }, 'BGP session established');
     this.emit('established', info);
+    conn.endOfRIBPending = true;
     this.sync();
-    // End-of-RIB after the initial full advertisement (RFC 4724)
-    for (const f of [...conn.families].sort()) this.enqueue(conn, () => [endOfRIB(f)]);
   }
 
   private restartHoldTimer(conn: Connection): void {
@@ -484,6 +495,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     const wasEstablished = this.stateValue === 'established';
     this.advertised.clear();
     this.outQueue = [];
+    this.diffJob = undefined;
     if (this.stateValue === 'closed') return;
     this.log.info({ op: 'down', reason, wasEstablished }, 'BGP session down');
     this.emit('down', reason);
@@ -521,21 +533,47 @@ export class BGPSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Sends the difference between the desired set and what the peer holds. The diff itself is one
-   * cheap pass; encoding and writing happen in slices of a few full UPDATEs per event-loop turn so
-   * that a large set (10,000 routes) never stalls the loop.
+   * Sends the difference between the desired set and what the peer holds. The diff runs in chunks
+   * of DIFF_CHUNK prefixes per event-loop turn (the first chunk at once), and encoding/writing in
+   * slices of a few full UPDATEs, so that a large set (10,000 routes) never stalls the loop. A new
+   * desired set arriving mid-way restarts the diff against what has been sent so far.
    */
   private sync(): void {
     const conn = this.conn;
     if (!conn || conn.closed || !this.established) return;
+    const running = this.diffJob !== undefined;
+    this.diffJob = { conn, desired: this.desired, entries: this.desired.entries(), rejected: new Map() };
+    if (!running) this.diffStep();
+  }
+
+  private diffStep(): void {
+    const job = this.diffJob;
+    if (!job) return;
+    const conn = job.conn;
+    if (conn.closed || conn !== this.conn || !this.established) {
+      this.diffJob = undefined;
+      return;
+    }
     const announce: RouteWithNextHop[] = [];
     const withdraw: CIDR[] = [];
-    const rejectedNow = new Map<string, string>();
-    for (const [key, route] of this.desired) {
+    let budget = DIFF_CHUNK;
+    let finished = false;
+    while (budget > 0 && job.withdrawing === undefined) {
+      const next = job.entries.next();
+      if (next.done) {
+        job.withdrawing = this.advertised.entries();
+        break;
+      }
+      budget--;
+      const [key, route] = next.value;
       let nh: IPAddress | string = this.nextHopFor(conn, route);
       if (typeof nh !== 'string' && route.communities.length > MAX_COMMUNITIES_PER_ROUTE) nh = `more than ${MAX_COMMUNITIES_PER_ROUTE} communities`;
       if (typeof nh === 'string') {
-        rejectedNow.set(key, nh);
+        job.rejected.set(key, nh);
+        if (this.rejected.get(key) !== nh) {
+          this.log.warn({ op: 'advertise', prefix: key, reason: nh }, 'route cannot be advertised to this peer');
+          this.emit('route-rejected', key, nh);
+        }
         continue;
       }
       const prev = this.advertised.get(key);
@@ -543,23 +581,22 @@ export class BGPSession extends EventEmitter<SessionEvents> {
       announce.push({ route, nextHop: nh });
       this.advertised.set(key, { route, nextHop: nh });
     }
-    for (const [key, sent] of this.advertised) {
-      if (!this.desired.has(key) || rejectedNow.has(key)) {
+    while (budget > 0 && job.withdrawing !== undefined) {
+      const next = job.withdrawing.next();
+      if (next.done) {
+        finished = true;
+        break;
+      }
+      budget--;
+      const [key, sent] = next.value;
+      if (!job.desired.has(key) || job.rejected.has(key)) {
         withdraw.push(sent.route.prefix);
         this.advertised.delete(key);
       }
     }
-    for (const [key, reason] of rejectedNow) {
-      if (this.rejected.get(key) !== reason) {
-        this.log.warn({ op: 'advertise', prefix: key, reason }, 'route cannot be advertised to this peer');
-        this.emit('route-rejected', key, reason);
-      }
+    if (withdraw.length > 0 || announce.length > 0) {
+      this.log.debug({ op: 'advertise', announced: announce.length, withdrawn: withdraw.length }, 'sending changes');
     }
-    this.rejected.clear();
-    for (const [k, v] of rejectedNow) this.rejected.set(k, v);
-    if (withdraw.length === 0 && announce.length === 0) return;
-
-    this.log.debug({ op: 'advertise', announced: announce.length, withdrawn: withdraw.length }, 'sending changes');
     for (let i = 0; i < withdraw.length; i += WITHDRAWALS_PER_SLICE) {
       const slice = withdraw.slice(i, i + WITHDRAWALS_PER_SLICE);
       this.enqueue(conn, () => packWithdrawals(slice));
@@ -568,6 +605,18 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     for (const group of groupByAttributes(announce, ctx)) {
       const step = prefixesPerMessages(group, MESSAGES_PER_SLICE);
       for (let i = 0; i < group.prefixes.length; i += step) this.enqueue(conn, () => packGroup(group, i, i + step));
+    }
+    if (!finished) {
+      setImmediate(() => this.diffStep());
+      return;
+    }
+    this.diffJob = undefined;
+    this.rejected.clear();
+    for (const [k, v] of job.rejected) this.rejected.set(k, v);
+    if (conn.endOfRIBPending) {
+      // End-of-RIB after the initial full advertisement (RFC 4724)
+      conn.endOfRIBPending = false;
+      for (const f of [...conn.families].sort()) this.enqueue(conn, () => [endOfRIB(f)]);
     }
   }
 

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
+import { CIDR, IPAddress, mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
 import { BGPSession, deriveRouterID, type SessionOptions } from '../../../lib/bgp/session.js';
 import { decodeMessage, encodeMessage, KEEPALIVE, MessageFramer, type BGPMessage, type Capability, type OpenMessage, type UpdateMessage } from '../../../lib/bgp/codec.js';
 import type { Route } from '../../../lib/bgp/advertisement.js';
@@ -154,6 +154,31 @@ test('full advertisement, then End-of-RIB; later only differences are sent', asy
     const change = peer.received.slice(m) as UpdateMessage[];
     assert.deepEqual(announced(change), ['203.0.113.1/32']);
     assert.deepEqual(change[0].attributes.find((a) => a.type === 'communities'), { type: 'communities', communities: [6] });
+  } finally {
+    await s.close();
+    await peer.close();
+  }
+});
+
+test('a large set (5,000 routes) is sent in full UPDATEs, End-of-RIB strictly after the last route', async () => {
+  const peer = await ScriptedPeer.start(friendly());
+  const s = session(peer);
+  try {
+    const base = mustParseIP('198.18.0.0').value;
+    const many = new Map<string, Route>();
+    for (let i = 0; i < 5000; i++) {
+      const prefix = CIDR.of(IPAddress.of(4, base + BigInt(i)), 32);
+      many.set(prefix.toString(), { prefix, communities: [], localPref: 0 });
+    }
+    s.setAdvertisements(many);
+    s.start();
+    await peer.until('End-of-RIB', () => peer.of('update').find(isEoR), 30_000);
+    const ups = peer.of('update');
+    assert.ok(isEoR(ups[ups.length - 1]));
+    assert.equal(ups.filter(isEoR).length, 1);
+    assert.equal(new Set(announced(ups)).size, 5000);
+    assert.equal(announced(ups).length, 5000);
+    assert.equal(ups.length, Math.ceil(5000 / 810) + 1);
   } finally {
     await s.close();
     await peer.close();
