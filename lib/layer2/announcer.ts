@@ -47,6 +47,8 @@ interface InterfaceState {
   ndp?: NdpSocket;
   /** Solicited-node groups joined on the NDP socket, with how many announced addresses need each. */
   readonly groups: Map<string, { group: IPAddress; users: number }>;
+  /** Reused for every ARP reply on this interface (sent synchronously). */
+  readonly arpReply: Buffer;
 }
 
 function isPermissionError(err: unknown): boolean {
@@ -184,7 +186,7 @@ export class Layer2Announcer {
       if (!wantArp && !wantNdp) continue;
       seen.add(link.name);
       if (!st) {
-        st = { link, mac: link.mac as MacAddress, groups: new Map() };
+        st = { link, mac: link.mac as MacAddress, groups: new Map(), arpReply: Buffer.alloc(42) };
         this.interfaces.set(link.name, st);
       }
       try {
@@ -249,14 +251,15 @@ export class Layer2Announcer {
   }
 
   private onArpFrame(st: InterfaceState, sock: ArpSocket, frame: Buffer, meta: { packetType: number; vlanTagged: boolean }): void {
-    const verdict = answerArp(frame, meta, st.mac, this.announced);
+    const verdict = answerArp(frame, meta, st.mac, this.announced, st.arpReply);
     if (verdict.kind === 'ignore') return;
-    const ip = verdict.ip.toString();
+    const ip = this.announced.text(verdict.ip);
     this.counters.requestReceived(ip);
     if (sock.send(verdict.frame)) {
       this.counters.responseSent(ip);
       if (this.logger.isLevelEnabled('debug')) {
-        this.logger.debug({ op: 'arpReply', interface: st.link.name, ip, requester: verdict.requester.toString() }, 'answered ARP request');
+        const requester = IPAddress.fromBytes(verdict.frame.subarray(38, 42)).toString();
+        this.logger.debug({ op: 'arpReply', interface: st.link.name, ip, requester }, 'answered ARP request');
       }
     } else {
       this.logger.warn({ op: 'arpReply', interface: st.link.name, ip }, 'kernel refused ARP reply');
@@ -266,7 +269,7 @@ export class Layer2Announcer {
   private onNdpMessage(st: InterfaceState, sock: NdpSocket, msg: Buffer, source: Buffer, hopLimit: number): void {
     const verdict = answerNeighborSolicitation(msg, source, hopLimit, st.mac, this.announced);
     if (verdict.kind === 'ignore') return;
-    const ip = verdict.ip.toString();
+    const ip = this.announced.text(verdict.ip);
     this.counters.requestReceived(ip);
     if (sock.send(verdict.message, verdict.destination.toBytes(), verdict.ip.toBytes())) {
       this.counters.responseSent(ip);

@@ -20,33 +20,63 @@ export type IgnoreReason =
   | 'bad-hop-limit' | 'no-source-link-layer-address';
 
 export type ArpVerdict =
-  | { readonly kind: 'reply'; readonly ip: IPAddress; readonly frame: Buffer; readonly requester: IPAddress }
-  | { readonly kind: 'ignore'; readonly reason: IgnoreReason; readonly ip?: IPAddress; readonly error?: PacketDecodeError };
+  | { readonly kind: 'reply'; readonly ip: IPAddress; readonly frame: Buffer }
+  | { readonly kind: 'ignore'; readonly reason: IgnoreReason; readonly error?: PacketDecodeError };
 
 const ARP_FRAME_MIN = ETHERNET_HEADER_LENGTH + 28;
+const ignore = (reason: IgnoreReason): ArpVerdict => Object.freeze({ kind: 'ignore', reason });
+const IGNORE_OUTGOING = ignore('outgoing');
+const IGNORE_OTHER_HOST = ignore('not-for-us');
+const IGNORE_VLAN = ignore('vlan-tagged');
+const IGNORE_NOT_ANNOUNCED = ignore('not-announced');
+const IGNORE_NOT_REQUEST = ignore('not-a-request');
+
+function isBroadcastAt(buf: Buffer, offset: number): boolean {
+  return buf.readUInt32BE(offset) === 0xffffffff && buf.readUInt16BE(offset + 4) === 0xffff;
+}
 
 /**
  * Decides about one frame read from the ARP socket of an interface with MAC `ourMac`.
  * Answered: an untagged Ethernet/IPv4 ARP request, sent to broadcast or to ourMac, for an
  * announced address. Frames the kernel classed as for another host (which includes frames of
- * a VLAN the interface is not a member of) or as our own outgoing ones are ignored. The reply is unicast to the requester, from ourMac.
+ * a VLAN the interface is not a member of) or as our own outgoing ones are ignored. The reply
+ * is unicast to the requester, from ourMac; it is written into `replyBuffer` (42 bytes) when
+ * given, so a responder can reuse one buffer (the verdict must be used before the next call).
  */
 export function answerArp(
   frame: Buffer, meta: { readonly packetType: number; readonly vlanTagged: boolean }, ourMac: MacAddress, announced: AnnouncedLookup,
+  replyBuffer?: Buffer,
 ): ArpVerdict {
-  if (meta.packetType === PacketType.Outgoing) return { kind: 'ignore', reason: 'outgoing' };
+  if (meta.packetType === PacketType.Outgoing) return IGNORE_OUTGOING;
   // the kernel marks frames of a VLAN this interface is not in (tag stripped) as "other host"
-  if (meta.packetType === PacketType.OtherHost) return { kind: 'ignore', reason: 'not-for-us' };
-  if (meta.vlanTagged) return { kind: 'ignore', reason: 'vlan-tagged' };
-  // cheap checks first: most ARP traffic on a LAN is for addresses we do not announce
-  if (frame.length >= 14) {
-    const type = frame.readUInt16BE(12);
-    if (type === EtherType.VLAN || type === EtherType.QinQ) return { kind: 'ignore', reason: 'vlan-tagged' };
+  if (meta.packetType === PacketType.OtherHost) return IGNORE_OTHER_HOST;
+  if (meta.vlanTagged) return IGNORE_VLAN;
+  // Fast path, decided on the bytes: an untagged Ethernet/IPv4 ARP request (the common case).
+  // Anything else goes through the full decoder, which says what is wrong.
+  if (frame.length >= ARP_FRAME_MIN && frame.readUInt16BE(12) === EtherType.ARP && frame.readUInt32BE(14) === 0x0001_0800 &&
+      frame.readUInt16BE(18) === 0x0604 && frame.readUInt16BE(20) === ArpOperation.Request) {
+    const ip = announced.find(frame, 38, 4);
+    if (!ip) return IGNORE_NOT_ANNOUNCED;
+    if (!isBroadcastAt(frame, 0) && !ourMac.matches(frame, 0)) return IGNORE_OTHER_HOST;
+    if (ourMac.matches(frame, 6)) return IGNORE_OUTGOING;
+    const out = replyBuffer && replyBuffer.length === ARP_FRAME_MIN ? replyBuffer : Buffer.alloc(ARP_FRAME_MIN);
+    frame.copy(out, 0, 22, 28); // to the requester's hardware address
+    ourMac.writeTo(out, 6);
+    out.writeUInt16BE(EtherType.ARP, 12);
+    out.writeUInt32BE(0x0001_0800, 14); // Ethernet, IPv4
+    out.writeUInt16BE(0x0604, 18); // address lengths
+    out.writeUInt16BE(ArpOperation.Reply, 20);
+    ourMac.writeTo(out, 22); // sender: us ...
+    frame.copy(out, 28, 38, 42); // ... with the announced address
+    frame.copy(out, 32, 22, 28); // target: the requester
+    frame.copy(out, 38, 28, 32);
+    return { kind: 'reply', ip, frame: out };
   }
-  if (frame.length >= ARP_FRAME_MIN && frame.readUInt16BE(12) === EtherType.ARP && frame.readUInt16BE(20) === ArpOperation.Request &&
-      !announced.find(frame, 38, 4)) {
-    return { kind: 'ignore', reason: 'not-announced' };
-  }
+  return answerArpByDecoding(frame, ourMac, announced);
+}
+
+/** The same decision made through the full decoder (used for everything off the fast path). */
+export function answerArpByDecoding(frame: Buffer, ourMac: MacAddress, announced: AnnouncedLookup): ArpVerdict {
   let decoded;
   try {
     decoded = decodeArpFrame(frame);
@@ -55,13 +85,13 @@ export function answerArp(
     throw err;
   }
   const { arp } = decoded;
-  if (decoded.vlanIds.length > 0) return { kind: 'ignore', reason: 'vlan-tagged' };
-  if (arp.operation !== ArpOperation.Request) return { kind: 'ignore', reason: 'not-a-request' };
-  if (!decoded.destination.isBroadcast && !decoded.destination.equals(ourMac)) return { kind: 'ignore', reason: 'not-for-us' };
+  if (decoded.vlanIds.length > 0) return IGNORE_VLAN;
+  if (arp.operation !== ArpOperation.Request) return IGNORE_NOT_REQUEST;
   const ip = announced.find(arp.targetProtocolAddress.toBytes(), 0, 4);
-  if (!ip) return { kind: 'ignore', reason: 'not-announced' };
-  if (decoded.source.equals(ourMac)) return { kind: 'ignore', reason: 'outgoing', ip };
-  return { kind: 'reply', ip, frame: arpReplyFrame(arp, ourMac), requester: arp.senderProtocolAddress };
+  if (!ip) return IGNORE_NOT_ANNOUNCED;
+  if (!decoded.destination.isBroadcast && !decoded.destination.equals(ourMac)) return IGNORE_OTHER_HOST;
+  if (decoded.source.equals(ourMac)) return IGNORE_OUTGOING;
+  return { kind: 'reply', ip, frame: arpReplyFrame(arp, ourMac) };
 }
 
 export type NdpVerdict =
@@ -103,6 +133,7 @@ export function answerNeighborSolicitation(
 /** A set of announced addresses with O(1) lookup by raw bytes. */
 export class AnnouncedAddresses implements AnnouncedLookup {
   private readonly byKey = new Map<string, IPAddress>();
+  private readonly texts = new WeakMap<IPAddress, string>();
 
   static keyOf(ip: IPAddress): string {
     return ip.toBytes().toString('hex');
@@ -111,6 +142,16 @@ export class AnnouncedAddresses implements AnnouncedLookup {
   find(buf: Buffer, offset: number, length: 4 | 16): IPAddress | undefined {
     if (buf.length < offset + length) return undefined;
     return this.byKey.get(buf.toString('hex', offset, offset + length));
+  }
+
+  /** The canonical text of an address returned by find (cached: metric labels on the hot path). */
+  text(ip: IPAddress): string {
+    let t = this.texts.get(ip);
+    if (t === undefined) {
+      t = ip.toString();
+      this.texts.set(ip, t);
+    }
+    return t;
   }
 
   has(ip: IPAddress): boolean {

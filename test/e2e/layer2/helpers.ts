@@ -55,24 +55,42 @@ export class LineProcess {
     child.stderr!.on('data', (d: Buffer) => {
       this.stderr = (this.stderr + d.toString()).slice(-20000);
     });
+    child.once('exit', (code) => {
+      this.exited = code ?? -1;
+      for (const w of this.failers.splice(0)) w(new Error(`${this.label} exited (${code}); stderr:\n${this.stderr}`));
+    });
   }
+
+  private exited: number | undefined;
+  private readonly failers: ((err: Error) => void)[] = [];
 
   /** The next line printed (waits up to timeoutMs). */
   next(timeoutMs = 10_000): Promise<Reply> {
     const queued = this.queue.shift();
     if (queued) return Promise.resolve(queued);
+    if (this.exited !== undefined) return Promise.reject(new Error(`${this.label} exited (${this.exited}); stderr:\n${this.stderr}`));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const forget = (): void => {
+        clearTimeout(timer);
         const i = this.waiters.indexOf(done);
         if (i >= 0) this.waiters.splice(i, 1);
+        const j = this.failers.indexOf(fail);
+        if (j >= 0) this.failers.splice(j, 1);
+      };
+      const timer = setTimeout(() => {
+        forget();
         reject(new Error(`${this.label}: no answer within ${timeoutMs} ms; stderr:\n${this.stderr}`));
       }, timeoutMs);
       const done = (r: Reply): void => {
-        clearTimeout(timer);
+        forget();
         resolve(r);
       };
+      const fail = (err: Error): void => {
+        forget();
+        reject(err);
+      };
       this.waiters.push(done);
-      this.child.once('exit', (code) => reject(new Error(`${this.label} exited (${code}); stderr:\n${this.stderr}`)));
+      this.failers.push(fail);
     });
   }
 

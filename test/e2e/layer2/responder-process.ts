@@ -47,6 +47,7 @@ const status = () => {
     responses: Object.fromEntries(counts.responses),
     gratuitous: Object.fromEntries(counts.gratuitous),
     cpuMicros: cpu.user + cpu.system,
+    cpuUserMicros: cpu.user,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
   };
 };

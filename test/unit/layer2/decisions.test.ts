@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { MacAddress } from '../../../lib/layer2/mac.js';
 import { encodeEthernet, EtherType } from '../../../lib/layer2/ethernet.js';
-import { ArpOperation, encodeArp, encodeArpFrame, decodeArpFrame, type ArpPacket } from '../../../lib/layer2/arp.js';
+import { ArpOperation, encodeArp, encodeArpFrame, decodeArpFrame, arpReplyFrame, type ArpPacket } from '../../../lib/layer2/arp.js';
 import { encodeNdpMessage, decodeNdpMessage } from '../../../lib/layer2/ndp.js';
-import { AnnouncedAddresses, answerArp, answerNeighborSolicitation } from '../../../lib/layer2/decisions.js';
+import { AnnouncedAddresses, answerArp, answerArpByDecoding, answerNeighborSolicitation } from '../../../lib/layer2/decisions.js';
 import { GratuitousSchedule } from '../../../lib/layer2/gratuitous.js';
 import { PacketType } from '../../../lib/layer2/sockets.js';
 import { parseIfInet6, qualifiesForArp, qualifiesForNdp, type LinkInfo } from '../../../lib/layer2/interfaces.js';
@@ -54,7 +54,27 @@ test('ARP reply goes back to the requester with our MAC and the announced addres
   assert.ok(f.destination.equals(CLIENT) && f.source.equals(OURS));
   assert.equal(f.arp.operation, ArpOperation.Reply);
   assert.equal(f.arp.senderProtocolAddress.toString(), '198.51.100.200');
-  assert.equal(v.requester.toString(), '198.51.100.100');
+  assert.ok(v.frame.equals(arpReplyFrame(request('198.51.100.200'), OURS)));
+});
+
+test('fast path and full decoder agree on every frame (mutations of good requests and random bytes)', () => {
+  const frames = [good, encodeArpFrame(OURS, CLIENT, request('198.51.100.200'))];
+  const agree = (f: Buffer, packetType: number) => {
+    const fast = answerArp(f, { packetType, vlanTagged: false }, OURS, announced, Buffer.alloc(42));
+    const slow = answerArpByDecoding(f, OURS, announced);
+    assert.equal(fast.kind, slow.kind, f.toString('hex'));
+    if (fast.kind === 'reply' && slow.kind === 'reply') {
+      assert.ok(fast.frame.equals(slow.frame));
+      assert.ok(fast.ip.equals(slow.ip));
+    }
+  };
+  fc.assert(fc.property(fc.constantFrom(...frames), fc.array(fc.tuple(fc.nat(59), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+    fc.integer({ min: 30, max: 60 }), (base, edits, len) => {
+      const f = Buffer.alloc(Math.max(len, 0));
+      base.copy(f);
+      for (const [i, v] of edits) if (i < f.length) f[i] = v;
+      agree(f, PacketType.Broadcast);
+    }), { numRuns: 20_000 });
 });
 
 const CLIENT_V6 = mustParseIP('fd00::100').toBytes();
