@@ -1,0 +1,132 @@
+// The speaker's flags and environment (spec §4.1), parsed without side effects so the entry
+// point stays wiring only. Flags may be written Go-style (`-port 7472`, `-port=7472`,
+// `--port=7472`, `--disable-epslices=false`), as in existing manifests; an explicit flag wins
+// over its environment variable.
+
+import { parseArgs } from 'node:util';
+import { toPinoLevel } from '../util/log.js';
+import { parseBGPMode, type BGPMode } from './config.js';
+
+export interface SpeakerOptions {
+  /** --node-name / METALLB_NODE_NAME: this node (required). */
+  readonly nodeName: string;
+  /** --host / METALLB_HOST: address the metrics server binds to; empty = all. */
+  readonly host: string;
+  /** --port: metrics port. */
+  readonly port: number;
+  /** --config: the ConfigMap's name. */
+  readonly configName: string;
+  /** --namespace / METALLB_NAMESPACE; undefined: the caller reads the service-account file. */
+  readonly namespace: string | undefined;
+  /** --kubeconfig; undefined: in-cluster credentials. */
+  readonly kubeconfig: string | undefined;
+  /** --ml-bindaddr / METALLB_ML_BIND_ADDR. */
+  readonly mlBindAddr: string;
+  /** --ml-bindport / METALLB_ML_BIND_PORT (TCP and UDP). */
+  readonly mlBindPort: number;
+  /** --ml-labels / METALLB_ML_LABELS: label selector of the speaker Pods. */
+  readonly mlLabels: string;
+  /** --ml-secret-key / METALLB_ML_SECRET_KEY: gossip encryption secret; empty = unencrypted. */
+  readonly mlSecretKey: string;
+  /** Memberlist runs only when both a bind address and a Pod label selector are given. */
+  readonly memberlistEnabled: boolean;
+  readonly logLevel: string;
+  /** --disable-epslices: read Endpoints instead of EndpointSlices. */
+  readonly disableEndpointSlices: boolean;
+  /** --enable-pprof: accepted for compatibility (no effect). */
+  readonly enablePprof: boolean;
+  /** METALLB_BGP_TYPE: native (default) or frr; chooses the config validator. */
+  readonly bgpMode: BGPMode;
+}
+
+export type SpeakerOptionsResult = { ok: true; options: SpeakerOptions } | { ok: false; error: string };
+
+const STRING_FLAGS = ['node-name', 'host', 'port', 'config', 'namespace', 'kubeconfig', 'ml-bindaddr', 'ml-bindport', 'ml-labels', 'ml-secret-key', 'log-level'] as const;
+const BOOL_FLAGS = ['disable-epslices', 'enable-pprof'] as const;
+const BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** Go's flag syntax to parseArgs': one leading dash allowed, `--bool=false` dropped. */
+function normalise(argv: readonly string[]): { args: string[]; error?: string } {
+  const out: string[] = [];
+  for (const arg of argv) {
+    if (arg === '--' || !arg.startsWith('-') || arg === '-') {
+      out.push(arg);
+      continue;
+    }
+    let a = arg.startsWith('--') ? arg : `-${arg}`;
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    if ((BOOL_FLAGS as readonly string[]).includes(name) && eq >= 0) {
+      const v = a.slice(eq + 1);
+      if (BOOL_TRUE.has(v)) a = `--${name}`;
+      else if (BOOL_FALSE.has(v)) continue;
+      else return { args: out, error: `invalid boolean value "${v}" for -${name}` };
+    }
+    out.push(a);
+  }
+  return { args: out };
+}
+
+function port(text: string, what: string): number | string {
+  if (!/^[0-9]+$/.test(text)) return `${what} must be an integer, got "${text}"`;
+  const n = Number(text);
+  if (n > 65535) return `${what} must be at most 65535, got ${n}`;
+  return n;
+}
+
+export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): SpeakerOptionsResult {
+  const norm = normalise(argv);
+  if (norm.error) return { ok: false, error: norm.error };
+  let values: Partial<Record<(typeof STRING_FLAGS)[number], string>> & Partial<Record<(typeof BOOL_FLAGS)[number], boolean>>;
+  try {
+    const options = Object.fromEntries([
+      ...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]),
+      ...BOOL_FLAGS.map((f) => [f, { type: 'boolean' as const }]),
+    ]);
+    values = parseArgs({ args: norm.args, options, strict: true, allowPositionals: false }).values as typeof values;
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  const nodeName = values['node-name'] ?? env.METALLB_NODE_NAME ?? '';
+  if (nodeName === '') return { ok: false, error: 'must specify --node-name or METALLB_NODE_NAME' };
+  const metricsPort = port(values.port ?? '7472', '--port');
+  if (typeof metricsPort === 'string') return { ok: false, error: metricsPort };
+  const mlPort = port(values['ml-bindport'] ?? env.METALLB_ML_BIND_PORT ?? '7946', '--ml-bindport / METALLB_ML_BIND_PORT');
+  if (typeof mlPort === 'string') return { ok: false, error: mlPort };
+  const logLevel = values['log-level'] ?? 'info';
+  try {
+    toPinoLevel(logLevel);
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  let bgpMode: BGPMode;
+  try {
+    bgpMode = parseBGPMode(env.METALLB_BGP_TYPE);
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  const mlBindAddr = values['ml-bindaddr'] ?? env.METALLB_ML_BIND_ADDR ?? '';
+  const mlLabels = values['ml-labels'] ?? env.METALLB_ML_LABELS ?? '';
+  const namespace = values.namespace ?? env.METALLB_NAMESPACE;
+  return {
+    ok: true,
+    options: {
+      nodeName,
+      host: values.host ?? env.METALLB_HOST ?? '',
+      port: metricsPort,
+      configName: values.config ?? 'config',
+      namespace: namespace === '' ? undefined : namespace,
+      kubeconfig: values.kubeconfig === '' ? undefined : values.kubeconfig,
+      mlBindAddr,
+      mlBindPort: mlPort,
+      mlLabels,
+      mlSecretKey: values['ml-secret-key'] ?? env.METALLB_ML_SECRET_KEY ?? '',
+      memberlistEnabled: mlBindAddr !== '' && mlLabels !== '',
+      logLevel,
+      disableEndpointSlices: values['disable-epslices'] ?? false,
+      enablePprof: values['enable-pprof'] ?? false,
+      bgpMode,
+    },
+  };
+}

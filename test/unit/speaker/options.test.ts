@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseSpeakerOptions } from '../../../lib/speaker/options.js';
+import { joinTargets, speakerPodIPs, usableSpeakers } from '../../../lib/speaker/speakerlist.js';
+
+// upstream v0.12.1 manifest env + args
+const manifestEnv = {
+  METALLB_NODE_NAME: 'node-a',
+  METALLB_HOST: '192.0.2.11',
+  METALLB_ML_BIND_ADDR: '192.0.2.11',
+  METALLB_ML_LABELS: 'app=metallb,component=speaker',
+  METALLB_ML_SECRET_KEY: 'c2VjcmV0c2VjcmV0c2VjcmV0',
+};
+
+test('the upstream manifest\'s args and env', () => {
+  const r = parseSpeakerOptions(['--port=7472', '--config=config', '--log-level=info'], manifestEnv);
+  assert.ok(r.ok, r.ok ? '' : r.error);
+  if (!r.ok) return;
+  assert.deepEqual(r.options, {
+    nodeName: 'node-a',
+    host: '192.0.2.11',
+    port: 7472,
+    configName: 'config',
+    namespace: undefined,
+    kubeconfig: undefined,
+    mlBindAddr: '192.0.2.11',
+    mlBindPort: 7946,
+    mlLabels: 'app=metallb,component=speaker',
+    mlSecretKey: 'c2VjcmV0c2VjcmV0c2VjcmV0',
+    memberlistEnabled: true,
+    logLevel: 'info',
+    disableEndpointSlices: false,
+    enablePprof: false,
+    bgpMode: 'native',
+  });
+});
+
+const cases: [string, string[], Record<string, string>, Record<string, unknown> | string][] = [
+  ['node name required', [], {}, 'must specify --node-name or METALLB_NODE_NAME'],
+  ['flag wins over env', ['--node-name', 'b'], { METALLB_NODE_NAME: 'a' }, { nodeName: 'b' }],
+  ['Go single-dash flags', ['-node-name', 'n', '-port=80', '-ml-bindport', '9000'], {}, { nodeName: 'n', port: 80, mlBindPort: 9000 }],
+  ['ml port from env', ['--node-name=n'], { METALLB_ML_BIND_PORT: '7947' }, { mlBindPort: 7947 }],
+  ['ml port must be an integer', ['--node-name=n'], { METALLB_ML_BIND_PORT: '79x' }, '--ml-bindport / METALLB_ML_BIND_PORT must be an integer, got "79x"'],
+  ['port out of range', ['--node-name=n', '--port=70000'], {}, '--port must be at most 65535, got 70000'],
+  ['memberlist off without labels', ['--node-name=n', '--ml-bindaddr=192.0.2.1'], {}, { memberlistEnabled: false }],
+  ['memberlist off without bind address', ['--node-name=n'], { METALLB_ML_LABELS: 'app=metallb' }, { memberlistEnabled: false }],
+  ['bool flags, Go forms', ['--node-name=n', '--disable-epslices', '-enable-pprof=false'], {}, { disableEndpointSlices: true, enablePprof: false }],
+  ['bool flag =true', ['--node-name=n', '--disable-epslices=true'], {}, { disableEndpointSlices: true }],
+  ['bad bool', ['--node-name=n', '--disable-epslices=maybe'], {}, 'invalid boolean value "maybe" for -disable-epslices'],
+  ['log level checked', ['--node-name=n', '--log-level=verbose'], {}, '--log-level must be one of all, debug, info, warn, error, none, got "verbose"'],
+  ['unknown flag', ['--node-name=n', '--frobnicate'], {}, "Unknown option '--frobnicate'"],
+  ['BGP type frr', ['--node-name=n'], { METALLB_BGP_TYPE: 'frr' }, { bgpMode: 'frr' }],
+  ['BGP type invalid', ['--node-name=n'], { METALLB_BGP_TYPE: 'bird' }, 'METALLB_BGP_TYPE must be "native" or "frr", got "bird"'],
+  ['namespace from env, kubeconfig flag', ['--node-name=n', '--kubeconfig', '/tmp/kc'], { METALLB_NAMESPACE: 'metallb-system' }, { namespace: 'metallb-system', kubeconfig: '/tmp/kc' }],
+];
+
+for (const [name, argv, env, want] of cases) {
+  test(`speaker options: ${name}`, () => {
+    const r = parseSpeakerOptions(argv, env);
+    if (typeof want === 'string') {
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.ok(r.error.includes(want), r.error);
+      return;
+    }
+    assert.ok(r.ok, r.ok ? '' : r.error);
+    if (r.ok) for (const [k, v] of Object.entries(want)) assert.deepEqual((r.options as unknown as Record<string, unknown>)[k], v, k);
+  });
+}
+
+test('speakerlist: pod IPs, join targets, usable speakers', () => {
+  assert.deepEqual(speakerPodIPs([{ status: { podIP: '192.0.2.1' } }, { status: {} }, { status: { podIP: '192.0.2.1' } }, {}, { status: { podIP: '192.0.2.2' } }]), ['192.0.2.1', '192.0.2.2']);
+  assert.deepEqual(joinTargets(['192.0.2.1', '192.0.2.2', '192.0.2.3'], ['192.0.2.2']), ['192.0.2.1', '192.0.2.3']);
+  assert.deepEqual(
+    [...usableSpeakers([{ name: 'a', state: 'alive' }, { name: 'b', state: 'suspect' }, { name: 'c', state: 'dead' }, { name: 'd', state: 'left' }])],
+    ['a', 'b'],
+  );
+});
