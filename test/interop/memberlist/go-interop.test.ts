@@ -160,6 +160,26 @@ test('a member paused past its suspicion timeout refutes its death when it resum
   assert.deepEqual(await go.members(), ['go-a', 'ts-proc']);
 });
 
+test('a member restarted with the same name and address is admitted again (refutes the old death)', async (t) => {
+  const go = await goPeer(t, { name: 'go-a', bind: '127.0.0.1', port: await freePort(), secret: SECRET });
+  const port = await freePort('127.0.0.15');
+  const first = await tsPeer(t, { name: 'ts-restart', bind: '127.0.0.15', port, secret: SECRET, join: [`127.0.0.1:${go.spec.port}`] });
+  assert.equal((await first.waitFor((e) => e.event === 'joined', LIMIT)).count, 1);
+  await go.waitFor((e) => e.event === 'join' && e.node?.name === 'ts-restart', LIMIT);
+  first.kill9();
+  const died = await go.waitFor((e) => e.event === 'leave' && e.node?.name === 'ts-restart', LIMIT, 'death of ts-restart');
+  assert.equal(died.state, 'dead');
+  // Go still holds the dead record (incarnation >= 1); the new process starts at incarnation 1
+  const rejoined = go.waitNext((e) => e.event === 'join' && e.node?.name === 'ts-restart', LIMIT, 'rejoin of ts-restart');
+  const second = await tsPeer(t, { name: 'ts-restart', bind: '127.0.0.15', port, secret: SECRET, join: [`127.0.0.1:${go.spec.port}`] });
+  assert.equal((await second.waitFor((e) => e.event === 'joined', LIMIT)).count, 1);
+  await rejoined;
+  const stats = await second.stats();
+  assert.ok((stats.counters as { refutations: number }).refutations >= 1, 'the join reply reported us dead and we refuted it');
+  assert.deepEqual(await go.members(), ['go-a', 'ts-restart']);
+  assert.deepEqual(await second.members(), ['go-a', 'ts-restart']);
+});
+
 test('a member with the wrong key is never admitted; its packets are counted and dropped', async (t) => {
   const ts = await tsMember(t, 'ts-a', '127.0.0.1', SECRET);
   const goGood = await goPeer(t, { name: 'go-good', bind: '127.0.0.10', port: await freePort('127.0.0.10'), secret: SECRET, join: [`127.0.0.1:${ts.boundPort()}`] });

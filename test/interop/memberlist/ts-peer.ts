@@ -25,7 +25,9 @@ function emit(ev: Record<string, unknown>): void {
 }
 const node = (m: MemberInfo): Record<string, unknown> => ({ name: m.name, addr: m.addr, port: m.port });
 
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+// sampled every 20 ms; reported as the delay beyond the sampling interval
+const LOOP_SAMPLE_MS = 20;
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
 loopDelay.enable();
 const profile = values.profile === 'fast' ? 'fast' : 'lan';
 const members: Memberlist[] = [];
@@ -66,8 +68,10 @@ rl.on('line', (line) => {
         for (const ml of members) {
           const c = ml.counters;
           emit({ event: 'stats', self: ml.name, decrypt_failed: c.udpUndecryptable + c.tcpUndecryptable, invalid_msg: c.messagesInvalid, counters: c,
-            loop_delay_p99_ms: loopDelay.percentile(99) / 1e6, loop_delay_max_ms: loopDelay.max / 1e6 });
+            loop_delay_p99_ms: Math.max(0, loopDelay.percentile(99) / 1e6 - LOOP_SAMPLE_MS), loop_delay_max_ms: Math.max(0, loopDelay.max / 1e6 - LOOP_SAMPLE_MS) });
         }
+        loopDelay.reset(); // each stats reply covers the time since the previous one
+
         break;
       case 'join':
         if (arg) await joinAll(arg.split(','));
