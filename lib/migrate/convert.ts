@@ -6,6 +6,7 @@
 // a field's presence is known). Callers validate it with lib/config first; the conversion
 // itself only refuses what it cannot express. Pure: no I/O.
 
+import { parsePoolEntry } from '../ip/index.js';
 import { DurationError, parseGoDuration, truncateToSeconds } from '../config/duration.js';
 import type { RawAddressPool, RawBGPAdvertisement, RawConfig, RawNodeSelector, RawPeer } from '../config/index.js';
 import { convertName } from './names.js';
@@ -14,6 +15,8 @@ export const DEFAULT_NAMESPACE = 'metallb-system';
 export const GROUP = 'metallb.io';
 /** BGPPeer.spec.peerPort's maximum in upstream's CRD (kubebuilder validation on the v1beta2 type). */
 export const MAX_CRD_PEER_PORT = 16384;
+/** BGPAdvertisement.spec.aggregationLength's minimum in upstream's CRD. */
+export const MIN_CRD_AGGREGATION_LENGTH = 1;
 
 export interface ObjectMeta {
   readonly creationTimestamp: null;
@@ -231,13 +234,24 @@ function convertPool(b: Builder, pool: RawAddressPool, j: number, name: string, 
   if (protocol !== 'bgp' && ads.length > 0) {
     b.warnings.push({ path: `${path}.bgp-advertisements`, message: `advertisements on a ${protocol ? `"${protocol}"` : 'protocol-less'} pool (legacy MetalLB refuses them) are converted to BGPAdvertisements` });
   }
+  const hasIPv4 = (pool.addresses ?? []).some((text) => {
+    const r = parsePoolEntry(text);
+    return r.ok && r.entry.cidrs.some((c) => c.family === 4);
+  });
   const emitted: EmittedAdvertisement[] = [];
   if (ads.length > 0) {
     ads.forEach((ad, k) => {
       counters.bgp += 1;
       const adName = `bgpadvertisement${counters.bgp}`;
       const s: Record<string, unknown> = {};
-      if (ad['aggregation-length'] !== undefined) s.aggregationLength = ad['aggregation-length'];
+      const length = ad['aggregation-length'];
+      if (length !== undefined && length < MIN_CRD_AGGREGATION_LENGTH) {
+        const where = `${path}.bgp-advertisements[${k}].aggregation-length`;
+        if (hasIPv4) b.problems.push({ path: where, message: `aggregation-length ${length} cannot be expressed: BGPAdvertisement.spec.aggregationLength must be at least ${MIN_CRD_AGGREGATION_LENGTH}` });
+        else b.warnings.push({ path: where, message: `aggregation-length ${length} left out: it has no effect on a pool without IPv4 addresses, and BGPAdvertisement.spec.aggregationLength must be at least ${MIN_CRD_AGGREGATION_LENGTH}` });
+      } else if (length !== undefined) {
+        s.aggregationLength = length;
+      }
       if (ad['aggregation-length-v6'] !== undefined) s.aggregationLengthV6 = ad['aggregation-length-v6'];
       if (ad.localpref) s.localPref = ad.localpref;
       if (ad.communities && ad.communities.length > 0) s.communities = [...ad.communities];

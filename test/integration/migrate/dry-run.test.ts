@@ -104,6 +104,7 @@ test('the CRDs refuse objects that break the spec\'s field rules (the dry-run ch
     ['pool without addresses', base('IPAddressPool', 'metallb.io/v1beta1', 'p', {}), /addresses/],
     ['upper-case object name', base('IPAddressPool', 'metallb.io/v1beta1', 'Capitalized', { addresses: ['192.0.2.0/28'] }), /RFC 1123|lowercase/],
     ['BFD receive interval below 10', base('BFDProfile', 'metallb.io/v1beta1', 'b', { receiveInterval: 5 }), /receiveInterval/],
+    ['aggregation length 0', base('BGPAdvertisement', 'metallb.io/v1beta1', 'a', { aggregationLength: 0 }), /aggregationLength/],
     ['aggregation length above 32', base('BGPAdvertisement', 'metallb.io/v1beta1', 'a', { aggregationLength: 33 }), /aggregationLength/],
     ['community value that is not A:B', base('Community', 'metallb.io/v1beta1', 'c', { communities: [{ name: 'x', value: 'no-export' }] }), /value/],
     ['BGPPeer under v1beta1 (the converter writes v1beta2)', base('BGPPeer', 'metallb.io/v1beta1', 'p', peer), /no matches for kind|v1beta1/],

@@ -39,6 +39,7 @@ const BAD: BadCase[] = [
   { name: 'BFD profile names that collide after conversion', text: 'bfd-profiles:\n- {name: a_b}\n- {name: a-b}\n', code: 1, stderr: /bfd-profiles\[1\]\.name/ },
   { name: 'peer port above the CRD maximum', text: 'peers:\n- {my-asn: 1, peer-asn: 2, peer-address: 192.0.2.1, peer-port: 20000}\n', code: 1, stderr: /peerPort accepts at most 16384/ },
   { name: 'conflicting localpref (refused by MetalLB v0.13+)', text: 'address-pools:\n- name: p\n  protocol: bgp\n  addresses: [198.51.100.0/24]\n  bgp-advertisements:\n  - {localpref: 100}\n  - {localpref: 200, aggregation-length: 30}\n', code: 1, stderr: /localpref 200 conflicts with localpref 100/ },
+  { name: 'aggregation-length 0 on an IPv4 pool (the CRD minimum is 1)', text: 'address-pools:\n- name: all\n  protocol: bgp\n  addresses: [0.0.0.0/0]\n  bgp-advertisements:\n  - {aggregation-length: 0}\n', code: 1, stderr: /aggregationLength must be at least 1/ },
   { name: 'invalid namespace in the ConfigMap', text: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config, namespace: Bad_NS}\ndata: {config: ""}\n', code: 1, stderr: /not a valid namespace/ },
 ];
 

@@ -169,3 +169,10 @@ test('comment detection ignores # inside quotes and inside words', () => {
   assert.equal(hasComments("password: 'a #b'\n"), false);
   assert.equal(hasComments('password: a#b\n'), false);
 });
+
+test('aggregation-length 0 on an IPv6-only pool has no effect: left out, with a warning', () => {
+  const r = convertConfig(raw('address-pools:\n- name: v6\n  protocol: bgp\n  addresses: ["2001:db8::/64"]\n  bgp-advertisements:\n  - {aggregation-length: 0, aggregation-length-v6: 64}\n'));
+  assert.deepEqual(r.problems, []);
+  assert.deepEqual(byName(r.objects, 'BGPAdvertisement', 'bgpadvertisement1').spec, { aggregationLengthV6: 64, ipAddressPools: ['v6'] });
+  assert.ok(r.warnings.some((w) => w.path === 'address-pools[0].bgp-advertisements[0].aggregation-length' && /left out/.test(w.message)));
+});
