@@ -30,6 +30,8 @@
 //    `kubectl auth can-i --as=...` and service-account tokens (TokenRequest) are meaningful;
 //  - dual-stack service ranges 10.0.0.0/24 and fd00:10:96::/112 (allocation only: nothing routes
 //    to them, there is no kube-proxy);
+//  - default/kubernetes gets Endpoints and an EndpointSlice naming 192.0.2.1 (ADVERTISED_ADDRESS),
+//    a documentation address no process dials; clients use the kubeconfig's loopback URL;
 //  - the ServiceAccount admission plugin off (no controller-manager creates `default` accounts,
 //    so tests can create Pod objects directly); Pod Security Admission on (namespace labels work);
 //  - etcd with --unsafe-no-fsync in the run's temporary directory.
@@ -52,6 +54,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 const generateKeyPairAsync = promisify(generateKeyPair);
 
 export const DEFAULT_K8S_VERSION = 'v1.33.13';
+/** Address kube-apiserver advertises in default/kubernetes (TEST-NET-1; never contacted). */
+export const ADVERTISED_ADDRESS = '192.0.2.1';
 
 export interface ControlPlaneOptions {
   /** Directory with etcd, kube-apiserver and kubectl. Default: see resolveBinaries(). */
@@ -532,7 +536,10 @@ class ControlPlaneImpl implements ControlPlane {
       `--etcd-servers=http://127.0.0.1:${clientPort}`,
       `--bind-address=${bind}`,
       `--secure-port=${securePort}`,
-      '--advertise-address=127.0.0.1',
+      // published in default/kubernetes' Endpoints and EndpointSlice, as in a real cluster (some
+      // clients probe that slice); a documentation address that nothing ever dials (no
+      // kube-proxy), because Endpoints may not contain loopback addresses
+      `--advertise-address=${ADVERTISED_ADDRESS}`,
       `--cert-dir=${join(this.dir, 'apiserver-certs')}`,
       `--tls-cert-file=${servingCert}`,
       `--tls-private-key-file=${servingKey}`,
@@ -544,7 +551,6 @@ class ControlPlaneImpl implements ControlPlane {
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
       '--disable-admission-plugins=ServiceAccount',
-      '--endpoint-reconciler-type=none',
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '--v=1',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
-import { startControlPlane, removeStaleControlPlanes, MissingBinariesError, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, removeStaleControlPlanes, MissingBinariesError, ADVERTISED_ADDRESS, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
 import { TestNetwork } from '../../../lib/sandbox/netns.js';
 
 let cp: ControlPlane;
@@ -61,6 +61,13 @@ test('lists namespaces through @kubernetes/client-node', async () => {
   const version = await cp.kubeConfig().makeApiClient(VersionApi).getCode();
   assert.match(version.gitVersion, /^v1\.\d+\.\d+$/);
   assert.ok(Number(version.minor) >= 31, `server is ${version.gitVersion}`);
+});
+
+test('default/kubernetes has Endpoints and a v1 EndpointSlice, as in a real cluster', async () => {
+  const slice = await cp.kubectl(['get', 'endpointslices.v1.discovery.k8s.io', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.endpoints[0].addresses[0]}']);
+  assert.equal(slice.stdout, ADVERTISED_ADDRESS);
+  const ep = await cp.kubectl(['get', 'endpoints', 'kubernetes', '-n', 'default', '-o', 'jsonpath={.subsets[0].addresses[0].ip}']);
+  assert.equal(ep.stdout, ADVERTISED_ADDRESS);
 });
 
 test('kubectl helper runs against the server and reports failures', async () => {
