@@ -333,11 +333,16 @@ export class Allocator {
     if (typeof layout === 'string') return { ok: false, message: `invalid config: ${layout}`, conflicts: [] };
     // every allocation must fit entirely inside one pool of the new config
     const conflicts: StrandedAllocation[] = [];
+    const relocated: AddressState[] = [];
+    const targets: Location[] = [];
     const targetPool = (s: AddressState): PoolState | undefined => {
       const k = layout.kept.get(s.space);
       if (k) return k.pool;
       const loc = locate(layout, ipOf(s));
-      return loc && loc.space.owner;
+      if (!loc) return undefined;
+      relocated.push(s);
+      targets.push(loc);
+      return loc.space.owner;
     };
     for (const h of this.holders.values()) {
       const p0 = targetPool(h.a0);
@@ -354,25 +359,33 @@ export class Allocator {
     }
     const previous = this.layout;
     const removedPools = previous ? previous.pools.map((p) => p.pool.name).filter((n) => !layout.byName.has(n)) : [];
-    // adopt: kept spaces change owner; addresses of the other old spaces move into new spaces
+    // adopt: kept spaces take their new shape and owner; addresses of the other old spaces move
+    // into the new spaces (a shared address is listed once per user: moved once)
     for (const [space, k] of layout.kept) space.reshape(k.cidrs, k.poolIndex, k.pool);
-    for (const p of previous?.pools ?? []) {
-      for (const old of [p.v4, p.v6]) {
-        if (!old || layout.kept.has(old)) continue;
-        for (const s of old.states()) {
-          const loc = locate(layout, old.ipAt(s.offset)) as Location;
-          s.space = loc.space;
-          s.offset = loc.offset;
-          loc.space.take(loc.offset, s);
-          const u = firstUser(s);
-          if (u.sharingKey !== '') {
-            const k = groupKey(u.sharingKey, u.backendKey);
-            let group = loc.space.sharing.get(k);
-            if (!group) loc.space.sharing.set(k, (group = new SortedOffsets()));
-            group.add(loc.offset);
-          }
-        }
+    const dropped = new Set<Space>();
+    for (const p of previous?.pools ?? []) for (const old of [p.v4, p.v6]) if (old && !layout.kept.has(old)) dropped.add(old);
+    const filled = new Set<Space>();
+    for (let i = 0; i < relocated.length; i++) {
+      const s = relocated[i];
+      if (!dropped.has(s.space)) continue;
+      const loc = targets[i];
+      s.space = loc.space;
+      s.offset = loc.offset;
+      loc.space.take(loc.offset, s);
+      filled.add(loc.space);
+    }
+    // sharing indexes of the new spaces, built in one go
+    for (const space of filled) {
+      const byKey = new Map<string, Offset[]>();
+      for (const st of space.states()) {
+        const u = firstUser(st);
+        if (u.sharingKey === '') continue;
+        const k = groupKey(u.sharingKey, u.backendKey);
+        const list = byKey.get(k);
+        if (list) list.push(st.offset);
+        else byKey.set(k, [st.offset]);
       }
+      for (const [k, list] of byKey) space.sharing.set(k, SortedOffsets.from(list));
     }
     this.layout = layout;
     // recount, and rebuild the pool-level indexes

@@ -79,7 +79,12 @@ class OffsetHeap {
 
 /** A sorted list of offsets (the in-use addresses of one sharing key in one space). */
 export class SortedOffsets {
-  readonly items: Offset[] = [];
+  constructor(readonly items: Offset[] = []) {}
+
+  /** From offsets in any order (no duplicates); takes the array over. */
+  static from(offsets: Offset[]): SortedOffsets {
+    return new SortedOffsets(offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  }
 
   private lowerBound(v: Offset): number {
     const a = this.items;
