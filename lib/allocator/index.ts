@@ -63,11 +63,15 @@
 //          'no-config'         no config has been set yet
 //
 // COST: no operation iterates over an address space. Per pool and family the allocator keeps a
-// high-water mark plus a min-heap of released offsets (lowest free = min of both), and per
-// sharing key an ordered index of the in-use addresses carrying it, so "the first address in walk
-// order that this Service may use" is found in O(log n) in the number of allocations, the same for
-// a /64 as for a /28. avoid-buggy-ips is arithmetic on the candidate, not a scan. setConfig is
-// O(allocations + CIDRs).
+// high-water mark plus a min-heap of released offsets (lowest free = min of both); per sharing key
+// an ordered index of the in-use addresses carrying it; and per request class (ipv4/ipv6/dual) a
+// heap of the auto-assign pools that still have room. So "the first address in walk order this
+// Service may use" costs O(log n) in the number of allocations, the same for a /64 as for a /28,
+// and the same with 1,000 pools as with one. avoid-buggy-ips is arithmetic on the candidate, not a
+// scan. A sharing Service additionally steps over in-use addresses of its own sharing key whose
+// ports clash with its own (bounded by the Services sharing that key, not by the pool size).
+// setConfig is O(allocations) (every allocation is checked, as upstream does); pool spaces whose
+// CIDR list is kept or only extended at the end are carried over as they are.
 
 export {
   serviceRequest,
@@ -88,6 +92,7 @@ export {
 export {
   Allocator,
   type ConfigVerdict,
+  type StrandedAllocation,
   type AllocationResult,
   type AllocationFailure,
   type SharingRefusalReason,
