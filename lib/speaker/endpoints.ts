@@ -158,3 +158,76 @@ export function serviceKeyOfSlice(slice: { readonly metadata?: { readonly namesp
   if (!name) return undefined;
   return `${slice.metadata?.namespace ?? ''}/${name}`;
 }
+
+/**
+ * Which API the speaker reads endpoints from (spec §4.2, §6.4). Upstream v0.10–v0.12 used
+ * discovery.k8s.io/v1beta1 slices when that group was served and the slice of the
+ * `default/kubernetes` Service was readable, Endpoints otherwise or with --disable-epslices.
+ * v1beta1 is gone since Kubernetes 1.25, so the same test is made against discovery.k8s.io/v1.
+ */
+export function chooseEndpointSource(opts: {
+  readonly disableEndpointSlices: boolean;
+  readonly sliceAPIServed: boolean;
+  readonly kubernetesSliceReadable: boolean;
+}): EndpointSource {
+  return !opts.disableEndpointSlices && opts.sliceAPIServed && opts.kubernetesSliceReadable ? 'slices' : 'endpoints';
+}
+
+interface SliceObject extends EndpointSliceLike {
+  readonly metadata?: { readonly namespace?: string; readonly name?: string; readonly labels?: Readonly<Record<string, string>> | null } | null;
+}
+
+/**
+ * The EndpointSlices of every Service, so one slice event yields the readiness of its Service
+ * from that Service's slices only. Slices are identified by `namespace/name`; a slice whose
+ * service-name label changes moves between Services (both are reported).
+ */
+export class EndpointSliceIndex {
+  private readonly slicesByService = new Map<string, Map<string, EndpointSliceLike>>();
+  private readonly serviceBySlice = new Map<string, string>();
+
+  /** A slice was added or updated: the affected Services with their new readiness (undefined: no slice left). */
+  upsert(slice: SliceObject): { serviceKey: string; readiness: EndpointReadiness | undefined }[] {
+    const id = `${slice.metadata?.namespace ?? ''}/${slice.metadata?.name ?? ''}`;
+    const out: { serviceKey: string; readiness: EndpointReadiness | undefined }[] = [];
+    const before = this.serviceBySlice.get(id);
+    const after = serviceKeyOfSlice(slice);
+    if (before !== undefined && before !== after) {
+      this.removeFrom(before, id);
+      out.push({ serviceKey: before, readiness: this.readiness(before) });
+    }
+    if (after !== undefined) {
+      let m = this.slicesByService.get(after);
+      if (!m) this.slicesByService.set(after, (m = new Map()));
+      m.set(id, slice);
+      this.serviceBySlice.set(id, after);
+      out.push({ serviceKey: after, readiness: this.readiness(after) });
+    } else {
+      this.serviceBySlice.delete(id);
+    }
+    return out;
+  }
+
+  /** A slice was deleted: its Service's new readiness (undefined when it has no slice left). */
+  delete(slice: SliceObject): { serviceKey: string; readiness: EndpointReadiness | undefined }[] {
+    const id = `${slice.metadata?.namespace ?? ''}/${slice.metadata?.name ?? ''}`;
+    const service = this.serviceBySlice.get(id) ?? serviceKeyOfSlice(slice);
+    if (service === undefined) return [];
+    this.removeFrom(service, id);
+    this.serviceBySlice.delete(id);
+    return [{ serviceKey: service, readiness: this.readiness(service) }];
+  }
+
+  /** Readiness of a Service from its slices; undefined when it has none (treated as deleted). */
+  readiness(serviceKey: string): EndpointReadiness | undefined {
+    const m = this.slicesByService.get(serviceKey);
+    return m && m.size > 0 ? readinessFromSlices([...m.values()]) : undefined;
+  }
+
+  private removeFrom(serviceKey: string, id: string): void {
+    const m = this.slicesByService.get(serviceKey);
+    if (!m) return;
+    m.delete(id);
+    if (m.size === 0) this.slicesByService.delete(serviceKey);
+  }
+}

@@ -167,3 +167,38 @@ test('sliceEndpointNode ignores empty strings', () => {
   assert.equal(sliceEndpointNode({ nodeName: '', deprecatedTopology: { 'kubernetes.io/hostname': 'b' } }), 'b');
   assert.equal(sliceEndpointNode({ nodeName: null, topology: { 'kubernetes.io/hostname': '' } }), undefined);
 });
+
+test('endpoint source: slices only when enabled, served and readable', async () => {
+  const { chooseEndpointSource } = await import('../../../lib/speaker/endpoints.js');
+  const all = [true, false];
+  for (const disable of all) for (const served of all) for (const readable of all) {
+    assert.equal(
+      chooseEndpointSource({ disableEndpointSlices: disable, sliceAPIServed: served, kubernetesSliceReadable: readable }),
+      !disable && served && readable ? 'slices' : 'endpoints',
+    );
+  }
+});
+
+test('EndpointSliceIndex: per-Service readiness from its own slices; deletion of the last slice means none', async () => {
+  const { EndpointSliceIndex } = await import('../../../lib/speaker/endpoints.js');
+  const idx = new EndpointSliceIndex();
+  const slice = (name: string, svc: string | undefined, node: string, ready = true) => ({
+    metadata: { namespace: 'ns', name, labels: (svc ? { 'kubernetes.io/service-name': svc } : {}) as Record<string, string> },
+    endpoints: [{ addresses: [`10.0.0.${name.length}`], nodeName: node, conditions: { ready } }],
+  });
+  let r = idx.upsert(slice('web-1', 'web', 'a'));
+  assert.deepEqual(r.map((x) => [x.serviceKey, [...(x.readiness?.readyNodes ?? [])]]), [['ns/web', ['a']]]);
+  r = idx.upsert(slice('web-22', 'web', 'b'));
+  assert.deepEqual([...(r[0].readiness?.readyNodes ?? [])].sort(), ['a', 'b']);
+  r = idx.upsert(slice('web-22', 'web', 'b', false));
+  assert.deepEqual([...(r[0].readiness?.readyNodes ?? [])], ['a']);
+  // relabelled to another Service: both reported
+  r = idx.upsert(slice('web-1', 'api', 'c'));
+  assert.deepEqual(r.map((x) => x.serviceKey), ['ns/web', 'ns/api']);
+  assert.equal(r[0].readiness?.anyReady, false);
+  r = idx.delete(slice('web-22', 'web', 'b'));
+  assert.deepEqual(r, [{ serviceKey: 'ns/web', readiness: undefined }]);
+  assert.equal(idx.readiness('ns/web'), undefined);
+  assert.deepEqual(idx.delete(slice('nope', undefined, 'x')), []);
+  assert.deepEqual([...(idx.readiness('ns/api')?.readyNodes ?? [])], ['c']);
+});
