@@ -1,0 +1,54 @@
+// The allocator on a config produced by the real config parser (spec §1.13 example X1).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../../lib/config/parse.js';
+import { Allocator } from '../../../lib/allocator/index.js';
+import { request, texts } from './helpers.js';
+
+const X1 = `
+peers:
+- peer-address: 192.0.2.1
+  peer-asn: 64500
+  my-asn: 64500
+  hold-time: 30s
+bgp-communities:
+  noexport: 65535:65281
+address-pools:
+- name: edge
+  protocol: bgp
+  avoid-buggy-ips: yes
+  addresses: [198.51.100.0/24]
+  bgp-advertisements:
+  - localpref: 200
+    communities: [noexport]
+- name: lan
+  protocol: layer2
+  auto-assign: false
+  addresses: ["192.0.2.100 - 192.0.2.120", "2001:db8:1::/124"]
+`;
+
+test('example X1: edge hands out .1 first, lan only on request, capacities as upstream reports', () => {
+  const parsed = parseConfig(X1);
+  assert.ok(parsed.config, `X1 should parse: ${parsed.problems.map((p) => p.message).join('; ')}`);
+  const a = new Allocator();
+  assert.deepEqual(a.setConfig(parsed.config), { ok: true, removedPools: [] });
+  const first = a.allocate('default/web', request());
+  assert.ok(first.ok);
+  assert.deepEqual([texts(first.ips), first.pool], [['198.51.100.1'], 'edge']);
+  const onLan = a.allocate('default/printer', request({ pool: 'lan' }));
+  assert.ok(onLan.ok);
+  assert.deepEqual(texts(onLan.ips), ['192.0.2.100']);
+  const dual = a.allocate('default/both', request({ family: 'dual', pool: 'lan' }));
+  assert.ok(dual.ok);
+  assert.deepEqual(texts(dual.ips), ['192.0.2.101', '2001:db8:1::']);
+  const v6auto = a.allocate('default/v6', request({ family: 'ipv6' }));
+  assert.equal(v6auto.ok, false);
+  assert.deepEqual(
+    a.usage().map((u) => [u.pool, u.addressesInUse, u.addressesTotal, u.services]),
+    [
+      ['edge', 1, 254n, 1],
+      ['lan', 3, 37n, 2],
+    ],
+  );
+});
