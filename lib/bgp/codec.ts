@@ -106,6 +106,11 @@ export type BGPMessage = OpenMessage | UpdateMessage | NotificationMessage | Kee
 /** What a message's encoding depends on: whether both sides announced 4-octet AS support. */
 export interface CodecContext {
   readonly fourOctetAS: boolean;
+  /**
+   * Check NLRI and withdrawn prefixes for validity but do not build them (they decode as empty
+   * lists). For UPDATEs we only need to validate, e.g. a full table a router sends us.
+   */
+  readonly validateOnly?: boolean;
 }
 
 export const FOUR_OCTET: CodecContext = { fourOctetAS: true };
@@ -191,7 +196,7 @@ export function encodePrefixes(cidrs: readonly CIDR[]): Buffer {
  * Decodes a run of NLRI prefixes of one family. `base` is the offset of buf[0] within the message,
  * for error reporting; `subcode` is what a malformed prefix is reported as.
  */
-export function decodePrefixes(buf: Buffer, family: 4 | 6, base: number, subcode: number = UpdateSubcode.InvalidNetworkField): CIDR[] {
+export function decodePrefixes(buf: Buffer, family: 4 | 6, base: number, subcode: number = UpdateSubcode.InvalidNetworkField, validateOnly = false): CIDR[] {
   const maxLen = family === 4 ? 32 : 128;
   const out: CIDR[] = [];
   let o = 0;
@@ -200,6 +205,10 @@ export function decodePrefixes(buf: Buffer, family: 4 | 6, base: number, subcode
     if (len > maxLen) fail(ErrorCode.UpdateMessage, subcode, base + o, `prefix length ${len} exceeds ${maxLen} for IPv${family}`);
     const n = (len + 7) >> 3;
     if (o + 1 + n > buf.length) fail(ErrorCode.UpdateMessage, subcode, base + o, `prefix /${len} needs ${n} address octets, only ${buf.length - o - 1} left`);
+    if (validateOnly) {
+      o += 1 + n;
+      continue;
+    }
     const bytes = Buffer.alloc(family === 4 ? 4 : 16);
     buf.copy(bytes, 0, o + 1, o + 1 + n);
     out.push(CIDR.of(IPAddress.fromBytes(bytes), len));
@@ -480,7 +489,7 @@ const ATTRIBUTES: Record<number, AttributeCodec> = {
       for (const c of m.nlri) if (c.family !== family) throw new RangeError(`prefix ${c.toString()} does not belong to AFI ${m.afi}`);
       return Buffer.concat([u16(m.afi), Buffer.from([m.safi, nh.length]), nh, Buffer.from([0]), encodePrefixes(m.nlri)]);
     },
-    decode: (value, _ctx, base, flags) => {
+    decode: (value, ctx, base, flags) => {
       const E = (o: number, detail: string): never => fail(ErrorCode.UpdateMessage, UpdateSubcode.OptionalAttributeError, base + o, detail);
       if (value.length < 5) E(0, `MP_REACH_NLRI of ${value.length} bytes is shorter than its 5-byte minimum`);
       const afi = value.readUInt16BE(0);
@@ -496,7 +505,7 @@ const ATTRIBUTES: Record<number, AttributeCodec> = {
       const nextHops: IPAddress[] = [];
       for (let i = 0; i < nhLen; i += size) nextHops.push(IPAddress.fromBytes(value.subarray(4 + i, 4 + i + size)));
       const nlriStart = 4 + nhLen + 1;
-      return { type: 'mp-reach', afi, safi, nextHops, nlri: decodePrefixes(value.subarray(nlriStart), family, base + nlriStart) };
+      return { type: 'mp-reach', afi, safi, nextHops, nlri: decodePrefixes(value.subarray(nlriStart), family, base + nlriStart, UpdateSubcode.InvalidNetworkField, ctx.validateOnly) };
     },
   },
   [AttributeType.MPUnreachNLRI]: {
@@ -509,7 +518,7 @@ const ATTRIBUTES: Record<number, AttributeCodec> = {
       for (const c of m.withdrawn) if (c.family !== family) throw new RangeError(`prefix ${c.toString()} does not belong to AFI ${m.afi}`);
       return Buffer.concat([u16(m.afi), Buffer.from([m.safi]), encodePrefixes(m.withdrawn)]);
     },
-    decode: (value, _ctx, base, flags) => {
+    decode: (value, ctx, base, flags) => {
       if (value.length < 3) fail(ErrorCode.UpdateMessage, UpdateSubcode.OptionalAttributeError, base, `MP_UNREACH_NLRI of ${value.length} bytes is shorter than its 3-byte minimum`);
       const afi = value.readUInt16BE(0);
       const safi = value[2];
@@ -517,7 +526,7 @@ const ATTRIBUTES: Record<number, AttributeCodec> = {
       if (family === undefined || safi !== SAFI.Unicast) {
         return { type: 'unknown', flags: flags & ~AttrFlag.ExtendedLength, typeCode: AttributeType.MPUnreachNLRI, value: Buffer.from(value) };
       }
-      return { type: 'mp-unreach', afi, safi, withdrawn: decodePrefixes(value.subarray(3), family, base + 3) };
+      return { type: 'mp-unreach', afi, safi, withdrawn: decodePrefixes(value.subarray(3), family, base + 3, UpdateSubcode.InvalidNetworkField, ctx.validateOnly) };
     },
   },
   [AttributeType.AS4Path]: {
@@ -623,17 +632,18 @@ function decodeUpdate(body: Buffer, ctx: CodecContext): UpdateMessage {
   if (body.length < 4) fail(ErrorCode.MessageHeader, HeaderSubcode.BadMessageLength, 16, `UPDATE body is ${body.length} bytes, minimum is 4`, u16(body.length + B));
   const wLen = body.readUInt16BE(0);
   if (2 + wLen + 2 > body.length) E(0, `withdrawn routes length ${wLen} overruns the message`);
-  const withdrawn = decodePrefixes(body.subarray(2, 2 + wLen), 4, B + 2);
+  const withdrawn = decodePrefixes(body.subarray(2, 2 + wLen), 4, B + 2, UpdateSubcode.InvalidNetworkField, ctx.validateOnly);
   const aLen = body.readUInt16BE(2 + wLen);
   const aStart = 4 + wLen;
   if (aStart + aLen > body.length) E(2 + wLen, `total path attribute length ${aLen} overruns the message`);
   const attributes = decodeAttributes(body.subarray(aStart, aStart + aLen), ctx, B + aStart);
-  const nlri = decodePrefixes(body.subarray(aStart + aLen), 4, B + aStart + aLen);
+  const nlri = decodePrefixes(body.subarray(aStart + aLen), 4, B + aStart + aLen, UpdateSubcode.InvalidNetworkField, ctx.validateOnly);
+  const hasNLRI = aStart + aLen < body.length;
   // mandatory well-known attributes (RFC 4271 §6.3, RFC 4760 §4)
   const has = (t: PathAttribute['type']): boolean => attributes.some((a) => a.type === t);
-  const reachesRoutes = nlri.length > 0 || has('mp-reach');
+  const reachesRoutes = hasNLRI || has('mp-reach');
   if (reachesRoutes) {
-    const missing = !has('origin') ? AttributeType.Origin : !has('as-path') ? AttributeType.ASPath : nlri.length > 0 && !has('next-hop') ? AttributeType.NextHop : 0;
+    const missing = !has('origin') ? AttributeType.Origin : !has('as-path') ? AttributeType.ASPath : hasNLRI && !has('next-hop') ? AttributeType.NextHop : 0;
     if (missing !== 0) {
       fail(ErrorCode.UpdateMessage, UpdateSubcode.MissingWellKnownAttribute, B + aStart, `mandatory attribute ${missing} is missing`, Buffer.from([missing]));
     }

@@ -295,8 +295,10 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     try {
       socket = password ? createMd5Socket(peerAddress, password, sourceAddress) : new Socket();
     } catch (err) {
+      const reason = `socket: ${(err as Error).message}`;
       this.log.warn({ op: 'connect', error: (err as Error).message }, 'cannot create the socket');
-      this.scheduleRetry(`socket: ${(err as Error).message}`);
+      this.emit('down', reason);
+      this.scheduleRetry(reason);
       return;
     }
     const conn: Connection = { socket, framer: new MessageFramer(), fourOctetAS: false, families: new Set(), holdTimeSeconds: 0, endOfRIBPending: false, closed: false };
@@ -345,7 +347,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     try {
       for (const raw of conn.framer.push(chunk)) {
         this.restartHoldTimer(conn);
-        this.onMessage(conn, decodeMessage(raw, { fourOctetAS: conn.fourOctetAS }));
+        this.onMessage(conn, decodeMessage(raw, { fourOctetAS: conn.fourOctetAS, validateOnly: true }));
         if (conn.closed) return;
       }
     } catch (err) {

@@ -36,6 +36,9 @@ router bgp 64500
  neighbor 198.51.100.16 remote-as 64512
  neighbor 198.51.100.16 timers connect 1
  neighbor 198.51.100.3 remote-as 64512
+ neighbor 198.51.100.21 remote-as 64512
+ neighbor 198.51.100.21 password s3cret
+ neighbor 198.51.100.21 timers connect 1
  neighbor 198.51.100.3 timers connect 1
  neighbor 2001:db8::11 remote-as 64512
  neighbor 2001:db8::11 timers connect 1
@@ -182,6 +185,24 @@ test('TCP MD5: the session comes up with the right password and stays down with 
   assert.equal(wrong.count('established'), 0);
   assert.notEqual(frr.neighborState('198.51.100.14'), 'Established');
   assert.deepEqual(frr.prefixesFrom('198.51.100.14'), []);
+});
+
+test('source-address: the session runs from the configured local address (with MD5); a missing one keeps it down', async () => {
+  net.exec('node3', 'ip', ['addr', 'add', '198.51.100.21/24', 'dev', 'eth0', 'nodad']);
+  const d = driver('node3');
+  const missing = driver('node3');
+  await Promise.all([d.waitEvent('ready'), missing.waitEvent('ready')]);
+  d.start({ peerAddress: ROUTER, peerASN: 64500, myASN: 64512, holdTimeSeconds: 9, password: 's3cret', sourceAddress: '198.51.100.21' });
+  d.setRoutes([route('203.0.113.210/32')]);
+  missing.start({ peerAddress: ROUTER, peerASN: 64500, myASN: 64512, holdTimeSeconds: 9, sourceAddress: '198.51.100.99' });
+  await established(d);
+  await waitFor('route from the source address', () => (frr.prefixesFrom('198.51.100.21').length === 1 ? true : undefined));
+  assert.deepEqual(frr.route('203.0.113.210/32')[0].nextHops, ['198.51.100.21']);
+  assert.equal(d.events.find((e) => e.event === 'established')?.routerID, '198.51.100.21');
+  const down = await missing.waitEvent('down');
+  assert.match(String(down.reason), /EADDRNOTAVAIL|address not available|assign requested address/i);
+  assert.equal(missing.count('established'), 0);
+  await missing.close();
 });
 
 test('wrong peer AS in the OPEN: we send NOTIFICATION OPEN Error / Bad Peer AS and stay down', async () => {

@@ -18,7 +18,18 @@ import { decodeMessage, encodeMessage, MessageFramer, type BGPMessage, type Code
 import { BGPMessageError } from '../../../lib/bgp/errors.js';
 import { packAnnouncements, packWithdrawals, endOfRIB } from '../../../lib/bgp/advertisement.js';
 
-const CONTEXTS: CodecContext[] = [{ fourOctetAS: true }, { fourOctetAS: false }];
+const CONTEXTS: CodecContext[] = [{ fourOctetAS: true }, { fourOctetAS: false }, { fourOctetAS: true, validateOnly: true }];
+
+/** The error (code/subcode/offset) a decode throws, or "ok". */
+function outcome(bytes: Buffer, ctx: CodecContext): string {
+  try {
+    decodeMessage(bytes, ctx);
+    return 'ok';
+  } catch (err) {
+    if (!(err instanceof BGPMessageError)) throw err;
+    return `${err.code}/${err.subcode}@${err.offset}`;
+  }
+}
 
 function decodesOrTypedError(bytes: Buffer): void {
   for (const ctx of CONTEXTS) {
@@ -122,6 +133,23 @@ test('random attribute sections inside an UPDATE yield a value or a typed error'
       decodesOrTypedError(Buffer.concat([header(19 + body.length, 2), body]));
     }),
     { numRuns: 5000 },
+  );
+});
+
+test('validate-only decoding (used for UPDATEs from the peer) accepts and rejects exactly what full decoding does', () => {
+  for (const msg of CORPUS) {
+    for (let bit = 0; bit < msg.length * 8; bit++) {
+      const flipped = Buffer.from(msg);
+      flipped[bit >> 3] ^= 1 << (bit & 7);
+      assert.equal(outcome(flipped, { fourOctetAS: true, validateOnly: true }), outcome(flipped, { fourOctetAS: true }), flipped.toString('hex'));
+    }
+  }
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 120 }), (body) => {
+      const b = Buffer.concat([header(19 + body.length, 2), body]);
+      assert.equal(outcome(b, { fourOctetAS: true, validateOnly: true }), outcome(b, { fourOctetAS: true }));
+    }),
+    { numRuns: 3000 },
   );
 });
 
