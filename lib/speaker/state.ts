@@ -330,6 +330,19 @@ export class SpeakerState {
     return this.pending ? this.setConfig(this.pending.config) : undefined;
   }
 
+  /**
+   * Shutdown: withdraws everything this node announces (layer 2 addresses to stop answering for,
+   * every BGP prefix, every announced series). The state keeps its inputs but announces nothing
+   * until the Services are reconciled again.
+   */
+  withdrawAll(): { layer2Release: IPAddress[]; bgp: RouteChanges; announcedDelete: AnnouncedSeries[] } {
+    const fx = new EffectsBuilder();
+    for (const [key, rec] of this.records) {
+      if (rec.announced) this.unannounce(key, rec, fx);
+    }
+    return { layer2Release: fx.layer2Release, bgp: { announce: fx.bgpAnnounce, withdraw: fx.bgpWithdraw }, announcedDelete: fx.announcedDelete };
+  }
+
   // ------------------------------------------------------------------ queries
 
   get configLoaded(): boolean {

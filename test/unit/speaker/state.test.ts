@@ -240,3 +240,20 @@ test('property: reconciling only the Services setUsableSpeakers returns gives th
     { numRuns: 300 },
   );
 });
+
+test('withdrawAll on shutdown: every address released, every prefix withdrawn, every series deleted', () => {
+  const s = new SpeakerState({ nodeName: 'node-b', usableSpeakers: ABC });
+  adopt(s, cfg);
+  for (const [k, ip] of [['ns/l2', '172.18.0.200'], ['ns/l2b', '172.18.0.200'], ['ns/bgp', '198.51.100.10'], ['ns/bgp2', '198.51.100.77']] as const) {
+    s.updateService(k, service({ ips: [ip] }));
+    assert.equal(s.updateEndpoints(k, eps('node-a')).decision.action, 'announce', k);
+  }
+  const w = s.withdrawAll();
+  assert.deepEqual(w.layer2Release.map(String), ['172.18.0.200']);
+  assert.deepEqual(w.bgp.withdraw.map(String), ['198.51.100.0/24']);
+  assert.deepEqual(w.bgp.announce, []);
+  assert.equal(w.announcedDelete.length, 4);
+  assert.deepEqual([...s.layer2IPs()], []);
+  assert.equal(s.routes.size, 0);
+  assert.equal(s.reconcile('ns/bgp').decision.action, 'announce', 'inputs kept');
+});
