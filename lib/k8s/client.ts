@@ -1,11 +1,11 @@
 // A small JSON client for the Kubernetes API on node:https with one keep-alive connection pool.
 //
-// Credentials come from @kubernetes/client-node's KubeConfig (kubeconfig file, or the in-cluster
-// service account). We do not use the generated typed APIs for the hot path: they build a new
-// https.Agent (a new TLS handshake) for every request and convert every object into class
-// instances; the caches here keep plain JSON as the API server sent it.
+// Credentials come from kubeconfig.ts (a kubeconfig file, or the in-cluster service account).
+// We do not use @kubernetes/client-node's generated typed APIs: importing them costs about 75 MB
+// of resident memory, they build a new https.Agent (a new TLS handshake) for every request and
+// convert every object into class instances; the caches here keep plain JSON as sent.
 //
-//   const client = KubeClient.fromKubeConfig(loadKubeConfig(path));
+//   const client = await KubeClient.fromKubeConfig(loadKubeConfig(path));
 //   const r = await client.request('GET', '/api/v1/services', { query: { limit: 500 } });
 //   r.status, r.body
 //   const stream = client.watchStream('/api/v1/services', { watch: 1, resourceVersion: '42' });
@@ -13,20 +13,14 @@
 // Every request is counted per verb (`requestCounts`) so tests and benchmarks can check how many
 // calls the controller makes.
 
-import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage, type ClientRequest } from 'node:http';
 import { createInterface } from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
+import { delegatedCredentials, loadKubeConfig, type Credentials, type KubeConfigSource } from './kubeconfig.js';
+
+export { loadKubeConfig };
 
 export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
-
-/** Loads credentials: the kubeconfig file when given, in-cluster service account otherwise. */
-export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
-  const kc = new KubeConfig();
-  if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else kc.loadFromCluster();
-  return kc;
-}
 
 /** An API call that returned a non-2xx status. `reason` is the Status object's reason (e.g. `Conflict`). */
 export class ApiError extends Error {
@@ -86,30 +80,27 @@ export class KubeClient {
   private authFetchedAt = -Infinity;
   private readonly counts = new Map<string, number>();
 
-  private constructor(private readonly kc: KubeConfig, base: URL, agent: Agent | HttpAgent) {
+  private constructor(private readonly credentials: Credentials, base: URL, agent: Agent | HttpAgent) {
     this.base = base;
     this.agent = agent;
   }
 
-  /** Builds a client with a keep-alive connection pool from the kubeconfig's current context. */
-  static async fromKubeConfig(kc: KubeConfig, maxSockets = 32): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    const base = new URL(cluster.server);
-    const tls: RequestOptions = {};
-    await kc.applyToHTTPSOptions(tls);
+  /** Builds a client with a keep-alive connection pool from loadKubeConfig()'s result. */
+  static async fromKubeConfig(source: KubeConfigSource, maxSockets = 32): Promise<KubeClient> {
+    const creds = source.kind === 'direct' ? source.credentials : await delegatedCredentials(source.path);
+    const base = new URL(creds.server);
     const agent = base.protocol === 'http:'
       ? new HttpAgent({ keepAlive: true, maxSockets })
       : new Agent({
           keepAlive: true,
           maxSockets,
-          ca: tls.ca,
-          cert: tls.cert,
-          key: tls.key,
-          rejectUnauthorized: tls.rejectUnauthorized,
-          servername: tls.servername,
+          ca: creds.ca,
+          cert: creds.cert,
+          key: creds.key,
+          rejectUnauthorized: creds.rejectUnauthorized,
+          servername: creds.servername,
         });
-    return new KubeClient(kc, base, agent);
+    return new KubeClient(creds, base, agent);
   }
 
   /** Requests made so far, keyed `VERB` (GET, LIST, WATCH, POST, PUT, PATCH, DELETE). */
@@ -132,15 +123,7 @@ export class KubeClient {
     const now = Date.now();
     if (now - this.authFetchedAt > AUTH_HEADER_TTL_MS) {
       // Re-read credentials periodically: in-cluster service-account tokens rotate.
-      const opts: RequestOptions = {};
-      await this.kc.applyToHTTPSOptions(opts);
-      const h: Record<string, string> = {};
-      for (const [k, v] of Object.entries(opts.headers ?? {})) {
-        if (typeof v === 'string') h[k] = v;
-        else if (typeof v === 'number') h[k] = String(v);
-        else if (Array.isArray(v)) h[k] = v.join(', ');
-      }
-      if (opts.auth) h.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      const h = await this.credentials.authHeaders();
       this.authHeaders = h;
       this.authFetchedAt = now;
     }
