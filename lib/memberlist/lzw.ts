@@ -10,20 +10,41 @@ const EOF = 257;
 const MAX_WIDTH = 12;
 const MAX_CODE = (1 << MAX_WIDTH) - 1; // 4095
 
+const TABLE_BITS = 14;
+const TABLE_SIZE = 1 << TABLE_BITS;
+const TABLE_MASK = TABLE_SIZE - 1;
+// One dictionary shared by all calls (compression is synchronous): a slot is in use only when its
+// generation equals the current one, so a reset is a counter increment instead of a 64 KiB fill.
+const tableKeys = new Int32Array(TABLE_SIZE);
+const tableCodes = new Uint16Array(TABLE_SIZE);
+const tableGen = new Uint32Array(TABLE_SIZE);
+let generation = 0;
+function newGeneration(): number {
+  generation = (generation + 1) >>> 0;
+  if (generation === 0) {
+    tableGen.fill(0);
+    generation = 1;
+  }
+  return generation;
+}
+
 /** Compresses `input` exactly as Go's lzw.NewWriter(w, lzw.LSB, 8) + Write + Close would. */
 export function lzwCompress(input: Uint8Array): Buffer {
-  const out: number[] = [];
+  // output: at most 12 bits per input byte plus clears, end code and padding
+  const out = Buffer.allocUnsafe(Math.ceil((input.length + 2) * 1.5) + 16 + Math.ceil(input.length / 2048) * 2);
+  let outLen = 0;
   let bits = 0;
   let nBits = 0;
   let width = 9;
   let hi = EOF;
   let overflow = 1 << width;
-  let table = new Map<number, number>();
+  // dictionary (prefix code << 8 | byte) -> code, open addressing
+  let gen = newGeneration();
   const write = (code: number): void => {
     bits |= code << nBits;
     nBits += width;
     while (nBits >= 8) {
-      out.push(bits & 0xff);
+      out[outLen++] = bits & 0xff;
       bits >>>= 8;
       nBits -= 8;
     }
@@ -40,36 +61,39 @@ export function lzwCompress(input: Uint8Array): Buffer {
       width = 9;
       hi = EOF;
       overflow = 1 << width;
-      table = new Map();
+      gen = newGeneration();
       return false;
     }
     return true;
   };
 
-  if (input.length === 0) {
-    write(CLEAR);
-  } else {
-    write(CLEAR);
+  write(CLEAR);
+  if (input.length > 0) {
     let code = input[0]!;
-    for (let i = 1; i < input.length; i++) {
+    outer: for (let i = 1; i < input.length; i++) {
       const literal = input[i]!;
       const key = (code << 8) | literal;
-      const hit = table.get(key);
-      if (hit !== undefined) {
-        code = hit;
-        continue;
+      let slot = ((key >> TABLE_BITS) ^ key) & TABLE_MASK;
+      while (tableGen[slot] === gen) {
+        if (tableKeys[slot] === key) {
+          code = tableCodes[slot]!;
+          continue outer;
+        }
+        slot = (slot + 1) & TABLE_MASK;
       }
       write(code);
       code = literal;
       if (!incHi()) continue;
-      table.set(key, hi);
+      tableKeys[slot] = key;
+      tableCodes[slot] = hi;
+      tableGen[slot] = gen;
     }
     write(code);
     incHi();
   }
   write(EOF);
-  if (nBits > 0) out.push(bits & 0xff);
-  return Buffer.from(out);
+  if (nBits > 0) out[outLen++] = bits & 0xff;
+  return Buffer.from(out.subarray(0, outLen));
 }
 
 /**

@@ -94,6 +94,16 @@ test('a Go member joins ours (encrypted), and gossip spreads a third member to b
   assert.deepEqual(names(ts), ['go-b', 'go-c', 'ts-a']);
 });
 
+test('IPv6: our member and a Go member join over ::1 (16-byte addresses)', async (t) => {
+  const go = await goPeer(t, { name: 'go-v6', bind: '::1', port: await freePort('::1'), secret: SECRET });
+  const ts = await tsMember(t, 'ts-v6', '::1', SECRET);
+  assert.equal(await ts.join([`[::1]:${go.spec.port}`]), 1);
+  const goSaw = await go.waitFor((e) => e.event === 'join' && e.node?.name === 'ts-v6', LIMIT, 'join of ts-v6');
+  assert.deepEqual(goSaw.node, { name: 'ts-v6', addr: '::1', port: ts.boundPort() });
+  await eventually(() => names(ts).join() === 'go-v6,ts-v6', LIMIT, 'ours sees the Go member');
+  assert.equal(ts.members().find((m) => m.name === 'go-v6')?.addr, '::1');
+});
+
 test('kill -9 of a Go member is detected as dead by ours; kill -9 of ours is detected by Go', async (t) => {
   const ts = await tsMember(t, 'ts-a', '127.0.0.1', SECRET);
   const goA = await goPeer(t, { name: 'go-a', bind: '127.0.0.5', port: await freePort('127.0.0.5'), secret: SECRET, join: [`127.0.0.1:${ts.boundPort()}`] });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
+import { createServer, isIPv6 } from 'node:net';
 
 export interface PeerEvent {
   event: string;
@@ -154,7 +154,7 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   for (let i = 0; i < 100; i++) {
     const port = 20000 + Math.floor(Math.random() * 30000);
     const udpOk = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
+      const s = createSocket(isIPv6(host) ? 'udp6' : 'udp4');
       s.once('error', () => resolve(false));
       s.bind(port, host, () => s.close(() => resolve(true)));
     });
