@@ -237,7 +237,7 @@ function compareWithReference(name: string, config: Config, family: Family): voi
     const ours = allocRateAtFill(() => new Allocator(), config, family, fill, 20_000);
     const label = `${name}-at-${fill / 1000}k`;
     report(
-      { case: label, metric: 'assign_per_s', value: Math.round(ours), unit: '1/s', reference: Math.round(ref), ratio: Math.round(ours / ref) },
+      { case: label, metric: 'allocate_release_per_s', value: Math.round(ours), unit: '1/s', reference: Math.round(ref), ratio: Math.round(ours / ref) },
       `${label}: ${fmt(ours)} allocate+release/s at ${fmt(fill)} in use vs linear-scan reference ${fmt(ref, 1)}/s → ${fmt(ours / ref)}x`,
     );
   }
