@@ -20,7 +20,7 @@ What the CRD objects cannot express is reported on standard error, never silentl
 
 Options:
   -o, --output FILE        write the YAML to FILE (replaced in one step; untouched on failure)
-                           instead of standard output
+                           instead of standard output ("-": standard output)
   --namespace NS           namespace of the generated objects (default: the ConfigMap's
                            namespace, else ${DEFAULT_NAMESPACE}); with --from-cluster also where
                            the ConfigMap is read
@@ -102,7 +102,7 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
     for (const p of outcome.problems) err(`metallbctl migrate: error: ${formatNote(p)}\n`);
     return fail(`${source}: cannot be expressed as CRD objects (${outcome.problems.length} problem${outcome.problems.length === 1 ? '' : 's'}); nothing was written`, EXIT_INVALID);
   }
-  if (v.output === undefined) {
+  if (v.output === undefined || v.output === '-') {
     out(outcome.yaml);
   } else {
     try {
