@@ -264,14 +264,16 @@ export class BGPSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Stops the session for good: a NOTIFICATION Cease (default: Peer De-configured) is sent if the
-   * OPEN exchange has started, then the connection is closed.
+   * Stops the session for good: changes still being sent are written out, then a NOTIFICATION
+   * Cease (default: Peer De-configured) is sent if the OPEN exchange has started, and the
+   * connection is closed.
    */
   async close(subcode: number = CeaseSubcode.PeerDeconfigured): Promise<void> {
     if (this.stateValue === 'closed') return;
     clearTimeout(this.retryTimer);
     const conn = this.conn;
     const notify = this.stateValue === 'open-sent' || this.stateValue === 'open-confirm' || this.stateValue === 'established';
+    if (conn && !conn.closed && this.established) this.flush(conn);
     this.setState('closed');
     if (!conn || conn.closed) return;
     await new Promise<void>((resolve) => {
@@ -620,6 +622,14 @@ export class BGPSession extends EventEmitter<SessionEvents> {
       conn.endOfRIBPending = false;
       for (const f of [...conn.families].sort()) this.enqueue(conn, () => [endOfRIB(f)]);
     }
+  }
+
+  /** Finishes the diff in progress and writes everything queued, synchronously (before a Cease). */
+  private flush(conn: Connection): void {
+    while (this.diffJob && this.diffJob.conn === conn) this.diffStep();
+    const tasks = this.outQueue;
+    this.outQueue = [];
+    for (const task of tasks) this.sendUpdates(conn, task());
   }
 
   /** Queues encoding work for the connection; slices run in order, a few per event-loop turn. */

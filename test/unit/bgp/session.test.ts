@@ -185,6 +185,30 @@ test('a large set (5,000 routes) is sent in full UPDATEs, End-of-RIB strictly af
   }
 });
 
+test('close() right after a large change writes the whole change before the Cease', async () => {
+  const peer = await ScriptedPeer.start(friendly());
+  const s = session(peer);
+  try {
+    const base = mustParseIP('198.18.0.0').value;
+    const many = new Map<string, Route>();
+    for (let i = 0; i < 3000; i++) {
+      const prefix = CIDR.of(IPAddress.of(4, base + BigInt(i)), 32);
+      many.set(prefix.toString(), { prefix, communities: [], localPref: 0 });
+    }
+    s.setAdvertisements(many);
+    s.start();
+    await peer.until('End-of-RIB', () => peer.of('update').find(isEoR), 30_000);
+    s.setAdvertisements(new Map());
+    await s.close();
+    await peer.until('Cease', () => peer.of('notification')[0]);
+    assert.equal(withdrawn(peer.of('update')).length, 3000);
+    assert.equal(peer.received[peer.received.length - 1].type, 'notification', 'the Cease comes after every UPDATE');
+  } finally {
+    await s.close();
+    await peer.close();
+  }
+});
+
 test('an OPEN without optional parameters (29 bytes) is accepted (upstream refused it: Q7)', async () => {
   const peer = await ScriptedPeer.start(friendly(open({}, [])));
   const s = session(peer);
