@@ -148,7 +148,7 @@ async function runCase(count: number): Promise<void> {
         const body = {
           apiVersion: 'v1', kind: 'Service',
           metadata: { name: `svc-${i}`, namespace },
-          spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack', selector: { app: `a${i}` }, ports: [{ port: 80, protocol: 'TCP' }] },
+          spec: { type: 'LoadBalancer', allocateLoadBalancerNodePorts: false, ipFamilies: ['IPv6'], ipFamilyPolicy: 'SingleStack', selector: { app: `a${i}` }, ports: [{ port: 80, protocol: 'TCP' }] },
         };
         await admin.request('POST', `/api/v1/namespaces/${namespace}/services`, { body });
       };

@@ -71,7 +71,6 @@ export class WorkQueue<K> {
       this.delayed.delete(key);
       this.add(key);
     }, ms);
-    timer.unref?.();
     this.delayed.set(key, { at, timer });
   }
 
