@@ -1,7 +1,7 @@
 // The allocator: which Service holds which address(es), and which address a Service may take next
 // (spec §2.2–2.8, v0.12 semantics). See index.ts for the contract and the cost model.
 
-import { IPAddress, isBuggyIP, type CIDR, type Family } from '../ip/index.js';
+import { IPAddress, type CIDR, type Family } from '../ip/index.js';
 import type { AddressPool, Config } from '../config/types.js';
 import { poolCapacity } from './capacity.js';
 import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from './request.js';
@@ -245,8 +245,11 @@ function buildLayout(config: Config, previous: Layout | undefined): Layout | str
 
 /** The block holding `ip` in `layout`, when avoid-buggy-ips allows the address there. */
 function locate(layout: Layout, ip: IPAddress): Location | undefined {
-  const list = ip.family === 4 ? layout.blocks4 : layout.blocks6;
-  const v = ip.value;
+  return locateValue(layout, ip.family, ip.value);
+}
+
+function locateValue(layout: Layout, family: Family, v: bigint): Location | undefined {
+  const list = family === 4 ? layout.blocks4 : layout.blocks6;
   let lo = 0, hi = list.length - 1;
   if (hi < 0 || v < list[0].first) return undefined;
   while (lo < hi) {
@@ -256,7 +259,10 @@ function locate(layout: Layout, ip: IPAddress): Location | undefined {
   }
   const b = list[lo];
   if (v > b.last) return undefined;
-  if (b.space.avoidBuggyIPs && isBuggyIP(ip)) return undefined;
+  if (family === 4 && b.space.avoidBuggyIPs) {
+    const lastOctet = v & 0xffn;
+    if (lastOctet === 0n || lastOctet === 255n) return undefined;
+  }
   const start = b.start;
   const diff = v - b.first;
   if (typeof start === 'number' && diff < 1n << 52n) {
@@ -338,7 +344,7 @@ export class Allocator {
     const targetPool = (s: AddressState): PoolState | undefined => {
       const k = layout.kept.get(s.space);
       if (k) return k.pool;
-      const loc = locate(layout, ipOf(s));
+      const loc = locateValue(layout, s.space.family, s.space.valueAt(s.offset));
       if (!loc) return undefined;
       relocated.push(s);
       targets.push(loc);

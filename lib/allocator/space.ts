@@ -199,6 +199,13 @@ export class PoolSpace<State, Owner> {
     return lo;
   }
 
+  /** The address value (as in IPAddress.value) at `offset`. */
+  valueAt(offset: Offset): bigint {
+    const i = this.cidrAt(offset);
+    if (this.family === 4) return BigInt(this.networks4[i] + ((offset as number) - (this.starts[i] as number)));
+    return this.cidrs[i].network.value + (offsetToBigInt(offset) - offsetToBigInt(this.starts[i]));
+  }
+
   ipAt(offset: Offset): IPAddress {
     const i = this.cidrAt(offset);
     if (this.family === 4) return IPAddress.of(4, BigInt(this.networks4[i] + ((offset as number) - (this.starts[i] as number))));
