@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { CIDR, IPAddress, mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
-import { BGPSession, deriveRouterID, type SessionOptions } from '../../../lib/bgp/session.js';
+import { BGPSession, deriveRouterID, sessionOptionsFromPeer, type SessionOptions } from '../../../lib/bgp/session.js';
 import { decodeMessage, encodeMessage, KEEPALIVE, MessageFramer, type BGPMessage, type Capability, type OpenMessage, type UpdateMessage } from '../../../lib/bgp/codec.js';
 import type { Route } from '../../../lib/bgp/advertisement.js';
 
@@ -338,4 +338,29 @@ test('options are validated: hold time 1..2 or above 65535, IPv6 router ID', () 
   assert.throws(() => new BGPSession({ ...base, routerID: mustParseIP('2001:db8::1') }), RangeError);
   assert.equal(new BGPSession({ ...base, peerPort: 0 }).peer, '127.0.0.1:179');
   assert.equal(new BGPSession({ ...base, peerAddress: mustParseIP('2001:db8::1') }).peer, '[2001:db8::1]:179');
+});
+
+test('session options map from a legacy config peer', () => {
+  const o = sessionOptionsFromPeer(
+    {
+      myASN: 64512,
+      peerASN: 64500,
+      peerAddress: mustParseIP('198.51.100.1'),
+      peerPort: 1179,
+      sourceAddress: mustParseIP('198.51.100.11'),
+      holdTimeSeconds: 30,
+      keepaliveTimeSeconds: 10,
+      routerID: mustParseIP('192.0.2.9'),
+      nodeSelectors: [],
+      password: 'pw',
+      bfdProfile: '',
+      ebgpMultihop: false,
+    },
+    'node-a',
+  );
+  assert.deepEqual(
+    { ...o, peerAddress: o.peerAddress.toString(), sourceAddress: o.sourceAddress?.toString(), routerID: o.routerID?.toString() },
+    { peerAddress: '198.51.100.1', peerPort: 1179, peerASN: 64500, myASN: 64512, holdTimeSeconds: 30, routerID: '192.0.2.9', sourceAddress: '198.51.100.11', password: 'pw', nodeName: 'node-a', logger: undefined },
+  );
+  assert.equal(new BGPSession(o).peer, '198.51.100.1:1179');
 });
