@@ -1,4 +1,87 @@
 #!/usr/bin/env node
-// Entry point of the speaker: wiring only (flags, env, signals). Not implemented yet.
-console.error('metallb-speaker: not implemented yet');
-process.exit(1);
+// metallb-speaker: makes assigned addresses reachable (spec §4). Wiring only: flags and env
+// (lib/speaker/options.ts), logger, metrics server, Kubernetes client, SpeakerDaemon, signals.
+//   --node-name / METALLB_NODE_NAME (required)   --host / METALLB_HOST   --port 7472
+//   --config config   --namespace / METALLB_NAMESPACE / service-account file   --kubeconfig <file>
+//   --ml-bindaddr / METALLB_ML_BIND_ADDR   --ml-bindport / METALLB_ML_BIND_PORT (7946)
+//   --ml-labels / METALLB_ML_LABELS   --ml-secret-key / METALLB_ML_SECRET_KEY
+//   --log-level info   --disable-epslices   --enable-pprof (no effect)   METALLB_BGP_TYPE native|frr
+//   METALLB_ML_TIMERS lan|fast (not upstream: memberlist timer profile, default lan)
+import { readFileSync } from 'node:fs';
+import { createLogger, type Logger } from '../lib/util/log.js';
+import { KubeClient, loadKubeConfig } from '../lib/k8s/index.js';
+import { parseSpeakerOptions, type SpeakerOptions } from '../lib/speaker/options.js';
+import { SpeakerDaemon } from '../lib/speaker/daemon.js';
+import { createSpeakerMetrics } from '../lib/metrics/speaker.js';
+import { startMetricsServer } from '../lib/metrics/server.js';
+
+const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function fail(msg: string): never {
+  process.stderr.write(`metallb-speaker: ${msg}\n`);
+  process.exit(1);
+}
+
+const parsed = parseSpeakerOptions(process.argv.slice(2), process.env);
+if (!parsed.ok) fail(parsed.error);
+const options: SpeakerOptions = parsed.options;
+
+function makeLogger(): Logger {
+  try {
+    return createLogger('speaker', options.logLevel);
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+const log = makeLogger();
+
+function resolveNamespace(): string {
+  if (options.namespace) return options.namespace;
+  try {
+    const ns = readFileSync(SA_NAMESPACE_FILE, 'utf8').trim();
+    if (ns) return ns;
+  } catch { /* not in a cluster */ }
+  return fail(`unable to get namespace: set --namespace or METALLB_NAMESPACE, or run in a pod (${SA_NAMESPACE_FILE})`);
+}
+const namespace = resolveNamespace();
+
+const timersEnv = process.env.METALLB_ML_TIMERS ?? '';
+if (timersEnv !== '' && timersEnv !== 'lan' && timersEnv !== 'fast') fail(`METALLB_ML_TIMERS must be "lan" or "fast", got "${timersEnv}"`);
+const memberlistTimers = timersEnv === 'fast' ? 'fast' : 'lan';
+
+let version = '0.0.0';
+try {
+  version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
+} catch { /* packaged without package.json */ }
+log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}`, node: options.nodeName }, 'MetalLB speaker starting');
+if (options.enablePprof) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
+
+async function main(): Promise<void> {
+  const metrics = createSpeakerMetrics({ processMetrics: true });
+  const server = await startMetricsServer(metrics.registry, options.port, options.host === '' ? undefined : options.host, log);
+  log.info({ op: 'startup', port: server.port }, 'serving /metrics');
+  const client = await KubeClient.fromKubeConfig(loadKubeConfig(options.kubeconfig));
+  const daemon = new SpeakerDaemon({ client, options, namespace, log, metrics, memberlistTimers });
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ op: 'shutdown', signal }, 'stopping');
+    const force = setTimeout(() => process.exit(0), 5000);
+    force.unref();
+    void (async () => {
+      await daemon.stop();
+      await server.close();
+      client.close();
+      log.info({ op: 'shutdown' }, 'stopped');
+      process.exit(0);
+    })();
+  };
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => shutdown(sig));
+  await daemon.start();
+}
+
+main().catch((err: unknown) => {
+  log.error({ op: 'startup', error: err instanceof Error ? err.message : String(err) }, 'speaker failed');
+  process.exit(1);
+});
