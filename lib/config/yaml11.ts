@@ -105,12 +105,14 @@ export function resolvePlain(text: string): Scalar {
   if (NULLS.has(text)) return null;
   if (BOOL_TRUE.has(text)) return true;
   if (BOOL_FALSE.has(text)) return false;
+  if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text]; // not `in`: "toString" is no float
+  // yaml.v2 tries numbers only for scalars starting with a digit, a sign or a dot ("_0" is text)
+  if (!/^[-+.0-9]/.test(text)) return text;
   const i = parseYamlInt(text);
   if (i !== undefined) {
     if (i > 18446744073709551615n || i < -9223372036854775808n) return text;
     return Number(i);
   }
-  if (Object.hasOwn(SPECIAL_FLOATS, text)) return SPECIAL_FLOATS[text]; // not `in`: "toString" is no float
   const stripped = text.replace(/_/g, '');
   if (FLOAT.test(stripped)) return Number(stripped);
   return text;
