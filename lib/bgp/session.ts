@@ -170,8 +170,8 @@ const MAX_COMMUNITIES_PER_ROUTE = 900; // keeps one route's attributes well insi
 /** Work per event-loop turn when sending a large change: 5 full UPDATEs (about 4,000 /32s). */
 const MESSAGES_PER_SLICE = 5;
 const WITHDRAWALS_PER_SLICE = 4000;
-/** Prefixes compared per event-loop turn: two full UPDATEs of /32s. */
-const DIFF_CHUNK = 1620;
+/** Prefixes compared per event-loop turn: one full UPDATE of /32s. */
+const DIFF_CHUNK = 810;
 
 export class BGPSession extends EventEmitter<SessionEvents> {
   readonly peer: string;
