@@ -264,6 +264,7 @@ function churn(config: Config, n: number): void {
   const relLat = new Float64Array(victims.length);
   const allocLat = new Float64Array(victims.length);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   victims.forEach((v, i) => {
     let s = process.hrtime.bigint();
     a.release(ks[v]);
@@ -274,7 +275,13 @@ function churn(config: Config, n: number): void {
     if (!r.ok) throw new Error(r.failure.message);
   });
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const name = 'churn-10pct';
+  report(
+    { case: name, metric: 'release_and_assign_per_cpu_s', value: Math.round(victims.length / cpuSecs), unit: '1/s' },
+    `${name}: ${fmt(victims.length / cpuSecs)} release+re-assign pairs per CPU-second`,
+  );
   report({ case: name, metric: 'release_and_assign_per_s', value: Math.round(victims.length / secs), unit: '1/s' }, `${name}: ${fmt(victims.length / secs)} release+re-assign pairs/s (${victims.length} random releases on ${fmt(n)})`);
   const rs = relLat.sort(), as = allocLat.sort();
   report({ case: name, metric: 'release_p50', value: percentile(rs, 50), unit: 'us' }, `${name}: release p50 ${fmt(percentile(rs, 50), 2)} µs`);
