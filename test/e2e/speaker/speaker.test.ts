@@ -65,10 +65,12 @@ after(async () => {
 
 let webIP = '';
 
-test('seed walkthrough: layer2 pool, the controller assigns, arping reaches the elected node', { timeout: 180_000 }, async () => {
+test('seed walkthrough: layer2 pool, the controller assigns, arping reaches the elected node', { timeout: 180_000 }, async (t) => {
+  const t0 = Date.now();
   await c.applyService(APP_NS, 'web', { pool: 'lan' });
   await c.applyEndpoints(APP_NS, 'web', [{ node: 'node2', ready: true, ip: '203.0.113.101' }]);
   webIP = await c.waitForIngress(APP_NS, 'web');
+  t.diagnostic(`address ${webIP} assigned after ${Date.now() - t0} ms`);
   assert.match(webIP, /^198\.51\.100\.20\d$/);
   // Cluster policy: every live speaker is a candidate, wherever the endpoint is (spec §4.6.1)
   const owner = winnerFor(webIP, NODE_NAMES);
@@ -77,6 +79,7 @@ test('seed walkthrough: layer2 pool, the controller assigns, arping reaches the 
     return got.length > 0 && got.every((m) => m === macOf(owner)) ? got : undefined;
   }, 60_000, () => c.describeSpeakers());
   assert.ok(macs.length >= 1);
+  t.diagnostic(`first ARP reply after ${Date.now() - t0} ms`);
   // exactly one node answers
   const again = await c.arping(webIP, 3);
   assert.deepEqual([...new Set(again)], [macOf(owner)]);
@@ -84,6 +87,7 @@ test('seed walkthrough: layer2 pool, the controller assigns, arping reaches the 
   const ev = await waitFor('nodeAssigned event', async () => (await c.serviceEvents(APP_NS, 'web')).find((e) => e.reason === 'nodeAssigned'), 60_000);
   assert.equal(ev.message, `announcing from node "${owner}"`);
   assert.equal(ev.source?.component, 'metallb-speaker');
+  t.diagnostic(`nodeAssigned event seen after ${Date.now() - t0} ms`);
 });
 
 test('failover: killing the announcing speaker moves the address; the client learns it by gratuitous ARP', { timeout: 240_000 }, async () => {
