@@ -18,6 +18,8 @@ export class MemberlistDecodeError extends Error {
     readonly code: DecodeErrorCode,
     readonly what: string,
     readonly offset: number,
+    /** For 'truncated': the total input length that would at least be needed to go on, when known. */
+    readonly needed?: number,
   ) {
     super(`${what} at offset ${offset}`);
   }

@@ -104,6 +104,8 @@ const COMPOUND_HEADER_OVERHEAD = 2;
 const COMPOUND_PART_OVERHEAD = 2;
 const UDP_BUFFER_SIZE = 1400;
 const MAX_PUSH_PULL_REQUESTS = 127;
+/** Inbound streams served at once; more are closed at once (each may buffer up to 20 MiB). */
+const MAX_INBOUND_STREAMS = 128;
 
 function ipBytes(text: string): Buffer {
   if (isIPv4(text)) return Buffer.from(text.split('.').map((p) => Number(p)));
@@ -190,6 +192,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private readonly broadcasts: BroadcastQueue;
   private readonly timersRunning = new Set<NodeJS.Timeout>();
   private pushPullInFlight = 0;
+  private inboundStreams = 0;
   private leaveDone: (() => void) | null = null;
 
   readonly counters: MemberlistCounters = {
@@ -357,6 +360,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   }
 
   // ---- helpers -------------------------------------------------------------------------------
+
+  /** Emits an event; a throwing listener is logged and never breaks the protocol machinery. */
+  private notify(kind: keyof MemberlistEvents, node: NodeRecord): void {
+    try {
+      this.emit(kind, this.info(node));
+    } catch (err) {
+      this.log.error({ op: 'memberlist', event: kind, peer: node.name, err: (err as Error).message }, 'memberlist event listener threw');
+    }
+  }
 
   private info(n: NodeRecord): MemberInfo {
     return { name: n.name, addr: ipText(n.addr), port: n.port, state: n.state, incarnation: n.incarnation, meta: n.meta };
@@ -579,8 +591,8 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         state.stateChange = Date.now();
       }
     }
-    if (oldState === 'dead' || oldState === 'left') this.emit('join', this.info(state));
-    else if (!(oldMeta ?? Buffer.alloc(0)).equals(state.meta ?? Buffer.alloc(0))) this.emit('update', this.info(state));
+    if (oldState === 'dead' || oldState === 'left') this.notify('join', state);
+    else if (!(oldMeta ?? Buffer.alloc(0)).equals(state.meta ?? Buffer.alloc(0))) this.notify('update', state);
   }
 
   private handleSuspect(s: Suspect): void {
@@ -658,7 +670,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     state.incarnation = d.incarnation;
     state.state = d.node === d.from ? 'left' : 'dead';
     state.stateChange = Date.now();
-    this.emit('leave', this.info(state));
+    this.notify('leave', state);
   }
 
   // ---- probing (wire spec §11.2) ---------------------------------------------------------------
@@ -811,6 +823,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return new Promise<StreamMessage>((resolve, reject) => {
       const chunks: Buffer[] = [];
       let total = 0;
+      let needed = 1; // skip parse attempts until at least this many bytes are there
       const timer = setTimeout(() => finish(new Error('stream deadline reached')), deadlineMs);
       const finish = (err: Error | null, msg?: StreamMessage): void => {
         clearTimeout(timer);
@@ -825,12 +838,14 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         chunks.push(d);
         total += d.length;
         if (total > MAX_STREAM_LENGTH + 5) return finish(new MemberlistDecodeError('too-large', 'stream exceeds the size limit', 0));
+        if (total < needed) return;
         try {
-          const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
           chunks.length = 0;
           chunks.push(buf);
           const p = parseStream(buf, { keys: this.keyring?.keys ?? null });
           if (p.status === 'done') finish(null, p.message);
+          else needed = Math.max(total + 1, p.needed ?? 0);
         } catch (err) {
           finish(err as Error);
         }
@@ -925,7 +940,13 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       sock.destroy();
       return;
     }
+    if (this.inboundStreams >= MAX_INBOUND_STREAMS) {
+      this.counters.tcpDropped++;
+      sock.destroy();
+      return;
+    }
     this.counters.tcpAccepted++;
+    this.inboundStreams++;
     this.sockets.add(sock);
     sock.on('error', () => undefined);
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
@@ -944,6 +965,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         }
       })
       .finally(() => {
+        this.inboundStreams--;
         this.sockets.delete(sock);
         sock.end();
         setTimeout(() => sock.destroy(), 1000).unref();

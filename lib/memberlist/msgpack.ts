@@ -167,7 +167,10 @@ export class MsgpackReader {
   }
 
   need(n: number, what: string): void {
-    if (this.offset + n > this.buf.length) this.fail('truncated', `${what}: need ${n} byte(s), have ${this.buf.length - this.offset}`);
+    if (this.offset + n > this.buf.length) {
+      throw new MemberlistDecodeError('truncated', `${what}: need ${n} byte(s), have ${this.buf.length - this.offset}`,
+        this.base + this.offset, this.base + this.offset + n);
+    }
   }
 
   private u8(): number {

@@ -74,7 +74,8 @@ export function encodeStream(m: StreamMessage, opts: StreamOptions, nonce?: Uint
   return Buffer.concat([header, encryptPayload(1, opts.key, buf, header, nonce)]);
 }
 
-export type StreamParse = { status: 'more' } | { status: 'done'; message: StreamMessage; consumed: number };
+/** 'more': the bytes so far are a proper prefix; `needed` (when known) is a lower bound on the total length. */
+export type StreamParse = { status: 'more'; needed?: number } | { status: 'done'; message: StreamMessage; consumed: number };
 
 export interface StreamParseOptions {
   /** Keys to decrypt with; null when encryption is off. */
@@ -97,7 +98,7 @@ export function parseStream(buf: Uint8Array, opts: StreamParseOptions): StreamPa
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
     const len = b.readUInt32BE(1);
     if (len > MAX_STREAM_LENGTH) throw new MemberlistDecodeError('too-large', `encrypted stream of ${len} bytes exceeds ${MAX_STREAM_LENGTH}`, 1);
-    if (b.length < 5 + len) return { status: 'more' };
+    if (b.length < 5 + len) return { status: 'more', needed: 5 + len };
     const plain = decryptPayload(opts.keys, b.subarray(5, 5 + len), b.subarray(0, 5), 5);
     return { status: 'done', message: parseComplete(plain, 0), consumed: 5 + len };
   }
@@ -108,7 +109,7 @@ export function parseStream(buf: Uint8Array, opts: StreamParseOptions): StreamPa
     const { message, consumed } = parsePlain(buf, 0);
     return { status: 'done', message, consumed };
   } catch (err) {
-    if (isTruncation(err)) return { status: 'more' };
+    if (isTruncation(err)) return { status: 'more', needed: (err as MemberlistDecodeError).needed };
     throw err;
   }
 }

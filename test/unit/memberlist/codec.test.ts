@@ -133,8 +133,21 @@ test('spec §12 push/pull request: plaintext, compressed, encrypted stream', () 
     assert.deepEqual(parsed.message, PUSH_PULL_MSG);
     assert.equal(parsed.consumed, 154);
   }
-  // unencrypted, uncompressed: every proper prefix asks for more, the whole parses
-  for (let i = 0; i < PUSH_PULL.length; i++) assert.equal(parseStream(PUSH_PULL.subarray(0, i), { keys: null }).status, 'more', `prefix ${i}`);
+  // unencrypted, uncompressed: every proper prefix asks for more (with a lower bound on the
+  // length that is never past the real end), the whole parses
+  for (let i = 0; i < PUSH_PULL.length; i++) {
+    const p = parseStream(PUSH_PULL.subarray(0, i), { keys: null });
+    assert.equal(p.status, 'more', `prefix ${i}`);
+    if (p.status === 'more' && p.needed !== undefined) assert.ok(p.needed > i && p.needed <= PUSH_PULL.length, `prefix ${i}: needed ${p.needed}`);
+  }
+  const compressedWire = encodeStream(PUSH_PULL_MSG, { compress: true, key: null });
+  for (let i = 0; i < compressedWire.length; i++) {
+    const p = parseStream(compressedWire.subarray(0, i), { keys: null });
+    assert.equal(p.status, 'more');
+    if (p.status === 'more' && p.needed !== undefined) assert.ok(p.needed > i && p.needed <= compressedWire.length, `compressed prefix ${i}: needed ${p.needed}`);
+  }
+  const encPrefix = parseStream(wire.subarray(0, 10), { keys: [KEY] });
+  assert.deepEqual(encPrefix, { status: 'more', needed: 154 });
   assert.equal(parseStream(PUSH_PULL, { keys: null }).status, 'done');
   // encryption configured but the peer sends plaintext: refused
   assert.throws(() => parseStream(PUSH_PULL, { keys: [KEY] }), MemberlistDecodeError);
