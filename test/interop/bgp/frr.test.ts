@@ -36,6 +36,9 @@ router bgp 64500
  neighbor 198.51.100.16 remote-as 64512
  neighbor 198.51.100.16 timers connect 1
  neighbor 198.51.100.3 remote-as 64512
+ neighbor 198.51.100.17 remote-as 64512
+ neighbor 198.51.100.17 dont-capability-negotiate
+ neighbor 198.51.100.17 timers connect 1
  neighbor 198.51.100.21 remote-as 64512
  neighbor 198.51.100.21 password s3cret
  neighbor 198.51.100.21 timers connect 1
@@ -71,6 +74,7 @@ before(() => {
     { name: 'node4', v4: '198.51.100.14/24' },
     { name: 'node5', v4: '198.51.100.15/24' },
     { name: 'node6', v4: '198.51.100.16/24' },
+    { name: 'node7', v4: '198.51.100.17/24' },
     { name: 'mitm', v4: '198.51.100.3/24' },
   ]);
   frr = new FRR(net, 'router', FRR_CONFIG);
@@ -203,6 +207,25 @@ test('source-address: the session runs from the configured local address (with M
   assert.match(String(down.reason), /EADDRNOTAVAIL|address not available|assign requested address/i);
   assert.equal(missing.count('established'), 0);
   await missing.close();
+});
+
+test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), AS_PATH goes out in 2-octet form, IPv6 is held back', async () => {
+  const d = driver('node7');
+  await d.waitEvent('ready');
+  d.start({ peerAddress: ROUTER, peerASN: 64500, myASN: 64512, holdTimeSeconds: 9 });
+  d.setRoutes([route('203.0.113.170/32', [NO_EXPORT]), route('2001:db8:200::170/128')]);
+  await established(d);
+  const est = d.events.find((e) => e.event === 'established');
+  assert.equal(est?.fourOctetAS, false);
+  assert.deepEqual(est?.families, [4]);
+  await waitFor('route from the capability-less session', () => (frr.prefixesFrom('198.51.100.17').length === 1 ? true : undefined));
+  const [p] = frr.route('203.0.113.170/32');
+  assert.equal(p.asPath, '64512');
+  assert.equal(p.communities, 'no-export');
+  const rejected = await d.waitEvent('route-rejected');
+  assert.equal(rejected.prefix, '2001:db8:200::170/128');
+  assert.equal(frr.neighborState('198.51.100.17'), 'Established');
+  await d.close();
 });
 
 test('wrong peer AS in the OPEN: we send NOTIFICATION OPEN Error / Bad Peer AS and stay down', async () => {
