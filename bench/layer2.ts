@@ -27,7 +27,7 @@ import { mustParseIP } from '../lib/ip/index.js';
 import { MacAddress } from '../lib/layer2/mac.js';
 import { ArpOperation, encodeArpFrame } from '../lib/layer2/arp.js';
 import { EtherType } from '../lib/layer2/ethernet.js';
-import { ArpSocket } from '../lib/layer2/sockets.js';
+import { FrameSocket } from '../lib/layer2/sockets.js';
 import { TestNetwork, requireRoot } from '../lib/sandbox/netns.js';
 import { LineProcess, startResponder } from '../test/e2e/layer2/helpers.js';
 
@@ -90,7 +90,7 @@ async function flood(target: string): Promise<void> {
   const ourMac = MacAddress.mustParse(readFileSync(`/sys/class/net/${ifname}/address`, 'utf8').trim());
   const ourIp = mustParseIP('198.51.100.100');
   const targetIp = mustParseIP(target);
-  const sock = ArpSocket.open(ifindex, ifname);
+  const sock = FrameSocket.open(ifindex, ifname);
   const template = encodeArpFrame(MacAddress.BROADCAST, ourMac, {
     operation: ArpOperation.Request, senderHardwareAddress: MacAddress.mustParse('02:aa:00:00:00:00'), senderProtocolAddress: ourIp,
     targetHardwareAddress: MacAddress.ZERO, targetProtocolAddress: targetIp,

@@ -7,11 +7,11 @@ import { IPAddress } from '../ip/index.js';
 import { MacAddress } from './mac.js';
 import { gratuitousArpFrames } from './arp.js';
 import { ALL_NODES, solicitedNodeMulticast, unsolicitedAdvertisement } from './ndp.js';
-import { AnnouncedAddresses, answerArp, answerNeighborSolicitation } from './decisions.js';
+import { AnnouncedAddresses, answerArp, answerNeighborSolicitation, answerUnicastSolicitation, type NdpVerdict } from './decisions.js';
 import { GRATUITOUS_DURATION_MS, GRATUITOUS_INTERVAL_MS, GratuitousSchedule } from './gratuitous.js';
 import { type LinkInfo, qualifiesForArp, qualifiesForNdp, readLinks } from './interfaces.js';
 import { noCounters, type Layer2Counters } from './metrics.js';
-import { ArpSocket, Layer2SocketError, NdpSocket } from './sockets.js';
+import { FrameSocket, Layer2SocketError, NdpSocket, type FrameMeta } from './sockets.js';
 
 export const RESCAN_INTERVAL_MS = 10_000;
 
@@ -43,8 +43,10 @@ export interface InterfaceStatus {
 interface InterfaceState {
   readonly link: LinkInfo;
   readonly mac: MacAddress;
-  arp?: ArpSocket;
+  arp?: FrameSocket;
   ndp?: NdpSocket;
+  /** Unicast solicitations (neighbour unreachability probes), which never reach the ICMPv6 socket. */
+  ndpUnicast?: FrameSocket;
   /** Solicited-node groups joined on the NDP socket, with how many announced addresses need each. */
   readonly groups: Map<string, { group: IPAddress; users: number }>;
   /** Reused for every ARP reply on this interface (sent synchronously). */
@@ -219,11 +221,13 @@ export class Layer2Announcer {
     if (!wantNdp && st.ndp) {
       st.ndp.close();
       st.ndp = undefined;
+      st.ndpUnicast?.close();
+      st.ndpUnicast = undefined;
       st.groups.clear();
       this.logger.info({ op: 'layer2Interface', interface: name, protocol: 'ndp' }, 'closed NDP responder');
     }
     if (wantArp && !st.arp) {
-      const sock = ArpSocket.open(st.link.index, name);
+      const sock = FrameSocket.open(st.link.index, name);
       st.arp = sock;
       sock.onFrame((frame, meta) => this.onArpFrame(st, sock, frame, meta), (err) => this.onSocketError(name, err));
       this.logger.info({ op: 'layer2Interface', interface: name, protocol: 'arp', mac: st.mac.toString() }, 'created ARP responder');
@@ -231,7 +235,18 @@ export class Layer2Announcer {
     if (wantNdp && !st.ndp) {
       const sock = NdpSocket.open(st.link.index, name);
       st.ndp = sock;
-      sock.onMessage((msg, meta) => this.onNdpMessage(st, sock, msg, meta.source, meta.hopLimit), (err) => this.onSocketError(name, err));
+      sock.onMessage((msg, meta) => this.onNdpVerdict(st, sock, answerNeighborSolicitation(msg, meta.source, meta.hopLimit, st.mac, this.announced)),
+        (err) => this.onSocketError(name, err));
+      try {
+        const unicast = FrameSocket.openUnicastSolicitations(st.link.index, name);
+        st.ndpUnicast = unicast;
+        unicast.onFrame((frame, meta) => this.onNdpVerdict(st, sock, answerUnicastSolicitation(frame, meta, st.mac, this.announced)),
+          (err) => this.onSocketError(name, err));
+      } catch (err) {
+        sock.close();
+        st.ndp = undefined;
+        throw err;
+      }
       // unlike upstream, a responder created later also joins the groups of addresses already announced
       for (const ip of this.announced.values()) if (ip.family === 6) this.joinGroup(st, ip);
       this.logger.info({ op: 'layer2Interface', interface: name, protocol: 'ndp', mac: st.mac.toString() }, 'created NDP responder');
@@ -241,8 +256,10 @@ export class Layer2Announcer {
   private closeInterface(st: InterfaceState): void {
     st.arp?.close();
     st.ndp?.close();
+    st.ndpUnicast?.close();
     st.arp = undefined;
     st.ndp = undefined;
+    st.ndpUnicast = undefined;
     st.groups.clear();
   }
 
@@ -250,7 +267,7 @@ export class Layer2Announcer {
     this.logger.error({ op: 'layer2Receive', interface: name, error: err.message }, 'socket error');
   }
 
-  private onArpFrame(st: InterfaceState, sock: ArpSocket, frame: Buffer, meta: { packetType: number; vlanTagged: boolean }): void {
+  private onArpFrame(st: InterfaceState, sock: FrameSocket, frame: Buffer, meta: FrameMeta): void {
     const verdict = answerArp(frame, meta, st.mac, this.announced, st.arpReply);
     if (verdict.kind === 'ignore') return;
     const ip = this.announced.text(verdict.ip);
@@ -266,8 +283,7 @@ export class Layer2Announcer {
     }
   }
 
-  private onNdpMessage(st: InterfaceState, sock: NdpSocket, msg: Buffer, source: Buffer, hopLimit: number): void {
-    const verdict = answerNeighborSolicitation(msg, source, hopLimit, st.mac, this.announced);
+  private onNdpVerdict(st: InterfaceState, sock: NdpSocket, verdict: NdpVerdict): void {
     if (verdict.kind === 'ignore') return;
     const ip = this.announced.text(verdict.ip);
     this.counters.requestReceived(ip);

@@ -5,8 +5,8 @@ import { IPAddress } from '../ip/index.js';
 import { PacketDecodeError } from './errors.js';
 import { MacAddress } from './mac.js';
 import { ArpOperation, arpReplyFrame, decodeArpFrame } from './arp.js';
-import { ETHERNET_HEADER_LENGTH, EtherType } from './ethernet.js';
-import { IcmpV6Type, NDP_HOP_LIMIT, NdpOptionType, decodeNdpMessage, linkLayerOption, solicitedAdvertisement } from './ndp.js';
+import { ETHERNET_HEADER_LENGTH, EtherType, decodeEthernet } from './ethernet.js';
+import { IPV6_HEADER_LENGTH, IcmpV6Type, NDP_HOP_LIMIT, NdpOptionType, decodeIPv6Icmp, decodeNdpMessage, linkLayerOption, solicitedAdvertisement } from './ndp.js';
 import { PacketType } from './sockets.js';
 
 /** The addresses answered for, looked up by their network-order bytes. */
@@ -128,6 +128,37 @@ export function answerNeighborSolicitation(
     return { kind: 'ignore', reason: 'no-source-link-layer-address', ip };
   }
   return { kind: 'reply', ip, message: solicitedAdvertisement(ip, ourMac), destination: source };
+}
+
+/**
+ * Decides about one frame from the unicast-solicitation socket: a Neighbor Solicitation sent
+ * to an announced address itself (a neighbour unreachability probe from a client that already
+ * has our MAC). Same rules as answerNeighborSolicitation, plus: the frame must be addressed to
+ * this interface (not tagged, not for another host) and its IPv6 destination must be the
+ * target. The IPv6 checksum is verified here, since the kernel does not look at these frames.
+ */
+export function answerUnicastSolicitation(
+  frame: Buffer, meta: { readonly packetType: number; readonly vlanTagged: boolean }, ourMac: MacAddress, announced: AnnouncedLookup,
+): NdpVerdict {
+  if (meta.packetType !== PacketType.Host) return { kind: 'ignore', reason: meta.packetType === PacketType.Outgoing ? 'outgoing' : 'not-for-us' };
+  if (meta.vlanTagged) return { kind: 'ignore', reason: 'vlan-tagged' };
+  const targetOffset = ETHERNET_HEADER_LENGTH + IPV6_HEADER_LENGTH + 8;
+  if (frame.length >= targetOffset + 16 && frame.readUInt16BE(12) === EtherType.IPv6 && !announced.find(frame, targetOffset, 16)) {
+    return { kind: 'ignore', reason: 'not-announced' };
+  }
+  let packet;
+  try {
+    const eth = decodeEthernet(frame);
+    if (eth.vlanTags.length > 0) return { kind: 'ignore', reason: 'vlan-tagged' };
+    if (eth.etherType !== EtherType.IPv6) return { kind: 'ignore', reason: 'not-a-request' };
+    packet = decodeIPv6Icmp(eth.payload);
+  } catch (err) {
+    if (err instanceof PacketDecodeError) return { kind: 'ignore', reason: 'malformed', error: err };
+    throw err;
+  }
+  const verdict = answerNeighborSolicitation(packet.icmp, packet.source.toBytes(), packet.hopLimit, ourMac, announced);
+  if (verdict.kind === 'reply' && !packet.destination.equals(verdict.ip)) return { kind: 'ignore', reason: 'not-for-us', ip: verdict.ip };
+  return verdict;
 }
 
 /** A set of announced addresses with O(1) lookup by raw bytes. */

@@ -24,8 +24,10 @@
 // - Replies: ARP request (untagged, to broadcast or our MAC) for an announced IPv4 address ->
 //   unicast ARP reply from the interface MAC. Neighbor Solicitation (hop limit 255, with a source
 //   link-layer option) for an announced IPv6 address -> NA (Solicited=1, Override=0, target
-//   link-layer option = interface MAC) sourced from the announced address. Everything else is
-//   ignored silently.
+//   link-layer option = interface MAC) sourced from the announced address; this includes the
+//   unicast solicitations clients send to re-check an entry (taken off the wire by a filtered
+//   packet socket, since the kernel does not deliver them for an address it does not own).
+//   Everything else is ignored silently.
 // - Counters: metallb_layer2_requests_received / responses_sent / gratuitous_sent {ip}.
 export { Layer2Announcer, RESCAN_INTERVAL_MS, type Layer2AnnouncerOptions, type InterfaceStatus } from './announcer.js';
 export { layer2PromCounters, noCounters, type Layer2Counters } from './metrics.js';

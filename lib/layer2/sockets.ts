@@ -6,6 +6,7 @@ import { IPAddress } from '../ip/index.js';
 
 interface PacketAddon {
   packetOpenArp(ifindex: number, etherType?: number): number;
+  packetOpenUnicastSolicitations(ifindex: number): number;
   packetRecvArp(fd: number, buf: Buffer, meta: Int32Array): number;
   packetSendFrame(fd: number, ifindex: number, frame: Buffer): number;
   packetOpenNdp(ifindex: number, ifname: string): number;
@@ -46,7 +47,7 @@ function wrap<T>(what: string, fn: () => T): T {
   }
 }
 
-export interface ArpFrameMeta {
+export interface FrameMeta {
   /** sll_pkttype: who the frame was addressed to (see PacketType). */
   readonly packetType: number;
   /** True when the kernel stripped an 802.1Q tag (reported through PACKET_AUXDATA). */
@@ -54,8 +55,12 @@ export interface ArpFrameMeta {
   readonly vlanId: number;
 }
 
-/** Whole Ethernet frames of EtherType ARP (or another given EtherType) on one interface. */
-export class ArpSocket {
+/**
+ * Whole Ethernet frames on one interface, from an AF_PACKET socket: ARP frames (the ARP
+ * responder), unicast Neighbor Solicitations (NUD probes for service addresses, which the
+ * kernel does not hand to the ICMPv6 socket), or every frame of one EtherType (test tools).
+ */
+export class FrameSocket {
   private stopPoll: (() => void) | undefined;
   private closed = false;
   private readonly meta = new Int32Array(4);
@@ -63,29 +68,36 @@ export class ArpSocket {
 
   private constructor(private readonly fd: number, readonly ifindex: number) {}
 
-  static open(ifindex: number, ifname: string, etherType = 0x0806): ArpSocket {
+  /** Every frame of one EtherType (ARP by default). */
+  static open(ifindex: number, ifname: string, etherType = 0x0806): FrameSocket {
     const fd = wrap(`opening the packet socket on ${ifname}`, () => addon().packetOpenArp(ifindex, etherType));
-    return new ArpSocket(fd, ifindex);
+    return new FrameSocket(fd, ifindex);
+  }
+
+  /** Only IPv6 frames carrying a Neighbor Solicitation to a unicast address (kernel-side BPF filter). */
+  static openUnicastSolicitations(ifindex: number, ifname: string): FrameSocket {
+    const fd = wrap(`opening the unicast solicitation socket on ${ifname}`, () => addon().packetOpenUnicastSolicitations(ifindex));
+    return new FrameSocket(fd, ifindex);
   }
 
   /**
    * Calls onFrame for every frame received. The frame buffer is reused: consume it before
    * returning. Frames longer than the buffer (never ARP) are passed cut to its size.
    */
-  onFrame(onFrame: (frame: Buffer, meta: ArpFrameMeta) => void, onError: (err: Layer2SocketError) => void): void {
-    if (this.stopPoll) throw new Error('ArpSocket.onFrame called twice');
+  onFrame(onFrame: (frame: Buffer, meta: FrameMeta) => void, onError: (err: Layer2SocketError) => void): void {
+    if (this.stopPoll) throw new Error('FrameSocket.onFrame called twice');
     const native = addon();
     this.stopPoll = native.packetPoll(this.fd, (status) => {
       if (this.closed) return;
       if (status < 0) {
-        onError(new Layer2SocketError(`poll on ARP socket (ifindex ${this.ifindex}) failed: status ${status}`, 'EPOLL'));
+        onError(new Layer2SocketError(`poll on packet socket (ifindex ${this.ifindex}) failed: status ${status}`, 'EPOLL'));
         return;
       }
       for (let i = 0; i < MAX_READS_PER_EVENT && !this.closed; i++) {
         const n = native.packetRecvArp(this.fd, this.buf, this.meta);
         if (n === -EAGAIN) return;
         if (n < 0) {
-          onError(new Layer2SocketError(`recvmsg on ARP socket (ifindex ${this.ifindex}): errno ${-n}`, `ERRNO${-n}`));
+          onError(new Layer2SocketError(`recvmsg on packet socket (ifindex ${this.ifindex}): errno ${-n}`, `ERRNO${-n}`));
           return;
         }
         onFrame(this.buf.subarray(0, Math.min(n, this.buf.length)), {

@@ -1,5 +1,6 @@
 /* Sockets for the layer-2 announcer that Node cannot open itself:
  *  - AF_PACKET/SOCK_RAW bound to one interface and EtherType ARP (whole Ethernet frames in and out);
+ *  - AF_PACKET/SOCK_RAW with a BPF filter for unicast Neighbor Solicitations (NUD probes);
  *  - AF_INET6/SOCK_RAW/IPPROTO_ICMPV6 bound to one interface, passing only Neighbor Solicitations,
  *    hop limit 255 both ways, IPV6_FREEBIND so advertisements can be sourced from the announced
  *    address itself, and solicited-node multicast membership on request.
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/filter.h>
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -130,6 +132,50 @@ static napi_value js_open_arp(napi_env env, napi_callback_info info) {
     return pk_throw(env, "setsockopt(PACKET_AUXDATA)", err);
   }
   /* our own transmissions need not come back (older kernels lack it: PACKET_OUTGOING is checked too) */
+  (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
+  return pk_int(env, fd);
+}
+
+/* packetOpenUnicastSolicitations(ifindex) -> fd: AF_PACKET socket receiving only IPv6 frames that
+ * carry an ICMPv6 Neighbor Solicitation to a unicast destination (neighbour unreachability
+ * probes). The kernel does not deliver those to a raw ICMPv6 socket when the destination is a
+ * service address it does not own, so they are taken off the wire here. A classic BPF filter is
+ * attached before the socket is bound, so no other traffic is ever queued. */
+static napi_value js_open_unicast_ns(napi_env env, napi_callback_info info) {
+  static const char *usage = "packetOpenUnicastSolicitations(ifindex) needs an interface index";
+  napi_value argv[1];
+  int32_t ifindex;
+  if (pk_args(env, info, 1, argv, usage) || pk_i32(env, argv[0], &ifindex, usage)) return NULL;
+  struct sock_filter code[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),              /* EtherType */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, 7),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 14 + 6),          /* IPv6 next header */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, 0, 5),
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 14 + 24),         /* first byte of the destination */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xff, 3, 0),     /* multicast: the raw ICMPv6 socket has those */
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 14 + 40),         /* ICMPv6 type */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ND_NEIGHBOR_SOLICIT, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0xffff),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog = { sizeof code / sizeof code[0], code };
+  int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0); /* protocol 0: nothing queued yet */
+  if (fd < 0) return pk_throw(env, "socket(AF_PACKET, SOCK_RAW)", errno);
+  int one = 1;
+  const char *what = NULL;
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_IPV6);
+  sll.sll_ifindex = ifindex;
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) what = "setsockopt(SO_ATTACH_FILTER)";
+  else if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) what = "setsockopt(PACKET_AUXDATA)";
+  else if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0) what = "bind(AF_PACKET)";
+  if (what) {
+    int err = errno;
+    close(fd);
+    return pk_throw(env, what, err);
+  }
   (void)setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one);
   return pk_int(env, fd);
 }
@@ -421,6 +467,7 @@ napi_status metallb_init_packet(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
     { "packetOpenArp", 0, js_open_arp, 0, 0, 0, napi_enumerable, 0 },
     { "packetRecvArp", 0, js_recv_arp, 0, 0, 0, napi_enumerable, 0 },
+    { "packetOpenUnicastSolicitations", 0, js_open_unicast_ns, 0, 0, 0, napi_enumerable, 0 },
     { "packetSendFrame", 0, js_send_frame, 0, 0, 0, napi_enumerable, 0 },
     { "packetOpenNdp", 0, js_open_ndp, 0, 0, 0, napi_enumerable, 0 },
     { "packetMembership", 0, js_membership, 0, 0, 0, napi_enumerable, 0 },

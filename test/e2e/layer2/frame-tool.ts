@@ -7,14 +7,14 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { ArpSocket } from '../../../lib/layer2/sockets.js';
+import { FrameSocket } from '../../../lib/layer2/sockets.js';
 
 const ifname = process.argv[2] ?? 'eth0';
 const ifindex = Number(readFileSync(`/sys/class/net/${ifname}/ifindex`, 'utf8'));
 const say = (obj: object): void => { process.stdout.write(`${JSON.stringify(obj)}\n`); };
 
-const arp = ArpSocket.open(ifindex, ifname, 0x0806);
-const ipv6 = ArpSocket.open(ifindex, ifname, 0x86dd);
+const arp = FrameSocket.open(ifindex, ifname, 0x0806);
+const ipv6 = FrameSocket.open(ifindex, ifname, 0x86dd);
 let frames: { ms: number; hex: string }[] = [];
 const record = (frame: Buffer): void => { frames.push({ ms: performance.now(), hex: frame.toString('hex') }); };
 const fail = (err: Error): void => say({ event: 'error', message: err.message });

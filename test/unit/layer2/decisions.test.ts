@@ -7,8 +7,8 @@ import { mustParseIP } from '../../../lib/ip/index.js';
 import { MacAddress } from '../../../lib/layer2/mac.js';
 import { encodeEthernet, EtherType } from '../../../lib/layer2/ethernet.js';
 import { ArpOperation, encodeArp, encodeArpFrame, decodeArpFrame, arpReplyFrame, type ArpPacket } from '../../../lib/layer2/arp.js';
-import { encodeNdpMessage, decodeNdpMessage } from '../../../lib/layer2/ndp.js';
-import { AnnouncedAddresses, answerArp, answerArpByDecoding, answerNeighborSolicitation } from '../../../lib/layer2/decisions.js';
+import { encodeNdpMessage, decodeNdpMessage, encodeIPv6Icmp } from '../../../lib/layer2/ndp.js';
+import { AnnouncedAddresses, answerArp, answerArpByDecoding, answerNeighborSolicitation, answerUnicastSolicitation } from '../../../lib/layer2/decisions.js';
 import { GratuitousSchedule } from '../../../lib/layer2/gratuitous.js';
 import { PacketType } from '../../../lib/layer2/sockets.js';
 import { parseIfInet6, qualifiesForArp, qualifiesForNdp, type LinkInfo } from '../../../lib/layer2/interfaces.js';
@@ -107,10 +107,36 @@ test('NDP reply: solicited advertisement to the solicitation source with our MAC
   assert.equal(m.target.toString(), 'fd00::200');
 });
 
+const probe = (opts: { target?: string; dst?: string; hopLimit?: number; vlan?: boolean } = {}): Buffer => encodeEthernet({
+  destination: OURS, source: CLIENT, etherType: EtherType.IPv6,
+  vlanTags: opts.vlan ? [{ tpid: 0x8100, priority: 0, dropEligible: false, vlanId: 5 }] : [],
+  payload: encodeIPv6Icmp(mustParseIP('fd00::100'), mustParseIP(opts.dst ?? opts.target ?? 'fd00::200'), ns(opts.target ?? 'fd00::200'), opts.hopLimit ?? 255),
+});
+const host = { packetType: PacketType.Host, vlanTagged: false };
+const UNICAST_CASES: { name: string; frame: Buffer; meta?: { packetType: number; vlanTagged: boolean }; want: string }[] = [
+  { name: 'probe for an announced address', frame: probe(), want: 'reply' },
+  { name: 'probe for another address', frame: probe({ target: 'fd00::201' }), want: 'not-announced' },
+  { name: 'probe whose IPv6 destination is not the target', frame: probe({ dst: 'fd00::11' }), want: 'not-for-us' },
+  { name: 'probe with hop limit 254', frame: probe({ hopLimit: 254 }), want: 'bad-hop-limit' },
+  { name: 'frame for another host', frame: probe(), meta: { packetType: PacketType.OtherHost, vlanTagged: false }, want: 'not-for-us' },
+  { name: 'our own frame', frame: probe(), meta: { packetType: PacketType.Outgoing, vlanTagged: false }, want: 'outgoing' },
+  { name: 'tagged frame', frame: probe({ vlan: true }), want: 'vlan-tagged' },
+  { name: 'bad checksum', frame: (() => { const b = probe(); b[14 + 40 + 2] ^= 1; return b; })(), want: 'malformed' },
+  { name: 'truncated', frame: probe().subarray(0, 70), want: 'malformed' },
+];
+for (const c of UNICAST_CASES) {
+  test(`NDP unicast probe: ${c.name} -> ${c.want}`, () => {
+    const v = answerUnicastSolicitation(c.frame, c.meta ?? host, OURS, announced);
+    assert.equal(v.kind === 'reply' ? 'reply' : v.reason, c.want);
+    if (v.kind === 'reply') assert.equal(v.destination.toString(), 'fd00::100');
+  });
+}
+
 test('fuzz: no input makes the decisions throw', () => {
   fc.assert(fc.property(fc.uint8Array({ maxLength: 90 }), fc.integer({ min: 0, max: 4 }), fc.boolean(), (bytes, packetType, vlanTagged) => {
     answerArp(Buffer.from(bytes), { packetType, vlanTagged }, OURS, announced);
     answerNeighborSolicitation(Buffer.from(bytes), CLIENT_V6, 255, OURS, announced);
+    answerUnicastSolicitation(Buffer.from(bytes), { packetType: PacketType.Host, vlanTagged: false }, OURS, announced);
   }), { numRuns: 5000 });
 });
 
