@@ -379,7 +379,7 @@ metadata:
     const cp = this.controlPlane;
     const kubeconfig = await cp.serviceAccountKubeconfig(METALLB_NAMESPACE, 'controller');
     const fd = this.logFd('controller');
-    this.controller = spawn(process.execPath, [join(DIST, 'bin/controller.js'), `--kubeconfig=${kubeconfig}`, '--port=0', `--namespace=${METALLB_NAMESPACE}`, '--config=config', '--ml-secret-name=memberlist', '--deployment=controller', '--log-level=info'], { stdio: ['ignore', fd, fd] });
+    this.controller = spawn(process.execPath, ['--enable-source-maps', join(DIST, 'bin/controller.js'), `--kubeconfig=${kubeconfig}`, '--port=0', `--namespace=${METALLB_NAMESPACE}`, '--config=config', '--ml-secret-name=memberlist', '--deployment=controller', '--log-level=info'], { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     const controller = this.controller;
     const secret = await until('the controller to create the memberlist Secret', this.timeoutMs, async () => {
@@ -406,12 +406,13 @@ metadata:
         ...process.env,
         METALLB_NODE_NAME: n.name,
         METALLB_HOST: n.ip,
+        METALLB_NAMESPACE: METALLB_NAMESPACE,
         METALLB_ML_BIND_ADDR: n.ip,
         METALLB_ML_LABELS: SPEAKER_LABELS,
         METALLB_ML_SECRET_KEY: this.memberlistKey,
         METALLB_ML_TIMERS: 'fast',
       };
-      const child = net.spawn(n.name, process.execPath, [join(DIST, 'bin/speaker.js'), '--port=7472', '--config=config', '--log-level=info', `--kubeconfig=${relay.kubeconfigPath}`, `--namespace=${METALLB_NAMESPACE}`], { env, stdio: ['ignore', fd, fd] });
+      const child = net.spawn(n.name, process.execPath, ['--enable-source-maps', join(DIST, 'bin/speaker.js'), '--port=7472', '--config=config', '--log-level=info', `--kubeconfig=${relay.kubeconfigPath}`], { env, stdio: ['ignore', fd, fd] });
       closeSync(fd);
       this.speakers.set(n.name, child);
       this.detail(`${n.name}: speaker pid ${child.pid}, API server via ${relay.server} in the namespace, memberlist ${n.ip}:7946, log ${this.logPath(`speaker-${n.name}`)}`);
@@ -620,8 +621,8 @@ ${NODES.map((n) => `- addresses: ["${n.ip}"]\n  conditions:\n    ready: true\n  
     this.print(`  ${kubectl} --kubeconfig ${cp.kubeconfigPath} get svc -n ${DEMO_NAMESPACE}`);
     this.print(`  ${kubectl} --kubeconfig ${cp.kubeconfigPath} get events -n ${DEMO_NAMESPACE}`);
     this.print(`  ${kubectl} --kubeconfig ${cp.kubeconfigPath} edit configmap config -n ${METALLB_NAMESPACE}`);
-    this.print(`  ip netns exec ${client} curl http://${l2}/`);
-    this.print(`  ip netns exec ${client} curl http://${bgp}/`);
+    this.print(`  ip netns exec ${client} curl -s http://${l2}/`);
+    this.print(`  ip netns exec ${client} curl -s http://${bgp}/`);
     this.print(`  ip netns exec ${client} arping -c 3 -I eth0 ${l2}`);
     this.print(`  vtysh --vty_socket ${this.frr.dir} -c 'show bgp ipv4 unicast' -c 'show ip route bgp'`);
     this.print(`  kill -STOP <pid of the speaker answering ARP> (see ${this.dir}), then arping again: another node takes over`);
