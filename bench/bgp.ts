@@ -18,7 +18,7 @@
 // documentation ranges. They are only announced inside the namespaces; no traffic is sent to them.
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TestNetwork } from '../lib/sandbox/netns.js';
@@ -241,6 +241,7 @@ async function main(): Promise<void> {
   fig(c, 'session_cpu_ms', m(ours, 'cpuSessionMs'), 'ms', undefined, `our session's own CPU (connect, OPEN, diff, encode, write of ${N} routes): ${m(ours, 'cpuSessionMs').toFixed(0)} ms (ExaBGP after Established: ${m(exa, 'cpuSessionMs').toFixed(0)} ms; /proc ticks are 10 ms)`);
   console.log(`extended messages (RFC 8654, up to 65535 bytes) per FRR: ours "${ours[0].extendedMessage}", ExaBGP "${exa[0].extendedMessage}"`);
   fig(c, 'event_loop_p99_ms', m(ours, 'eventLoopP99Ms'), 'ms', undefined, `our event-loop delay p99 during the announcement: ${m(ours, 'eventLoopP99Ms').toFixed(1)} ms`);
+  console.log(`machine load average (1 min) at the end: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores; event-loop and CPU figures include waiting for a CPU`);
   for (const f of figures) console.log(JSON.stringify(f));
 }
 
