@@ -19,7 +19,6 @@
 // metallb_speaker_announced series, nodeAssigned events.
 
 import type { IPAddress } from '../ip/index.js';
-import type { Peer } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import type { KubeClient } from '../k8s/client.js';
 import { Informer, objectKey, type KubeObject } from '../k8s/informer.js';
@@ -49,7 +48,7 @@ import {
   type EndpointSliceLike,
 } from './endpoints.js';
 import type { SpeakerOptions } from './options.js';
-import type { PeerChanges } from './peers.js';
+import { peerIdentity, type PeerChanges } from './peers.js';
 import { JOIN_INTERVAL_MS, LEAVE_TIMEOUT_MS, POD_LIST_INTERVAL_MS, joinTargets, speakerPodIPs, usableSpeakers, type SpeakerPodLike } from './speakerlist.js';
 import { SpeakerState, type ServiceEffects } from './state.js';
 
@@ -78,7 +77,8 @@ export interface SpeakerDaemonOptions {
 }
 
 interface SessionEntry {
-  readonly peer: Peer;
+  /** peerIdentity() of the configured peer the session was opened for. */
+  readonly identity: string;
   readonly session: BGPSession;
   updatesSeen: number;
 }
@@ -434,8 +434,11 @@ export class SpeakerDaemon {
 
   private applyPeerChanges(changes: PeerChanges | undefined): void {
     if (!changes || this.stopping) return;
+    // Matched by parsed settings, not by object: an adopted config replaces the Peer objects of
+    // the peers it keeps.
     for (const peer of changes.close) {
-      const i = this.sessions.findIndex((e) => e.peer === peer);
+      const id = peerIdentity(peer);
+      const i = this.sessions.findIndex((e) => e.identity === id);
       if (i < 0) continue;
       const [entry] = this.sessions.splice(i, 1);
       this.log.info({ op: 'bgp', peer: entry.session.peer }, 'closing BGP session (peer no longer selected)');
@@ -444,7 +447,7 @@ export class SpeakerDaemon {
     const routes = changes.open.length > 0 ? this.routeSet() : undefined;
     for (const peer of changes.open) {
       const session = new BGPSession(sessionOptionsFromPeer(peer, this.o.nodeName, this.log));
-      const entry: SessionEntry = { peer, session, updatesSeen: 0 };
+      const entry: SessionEntry = { identity: peerIdentity(peer), session, updatesSeen: 0 };
       bgpSessionCreated(this.opts.metrics, session.peer);
       session.on('established', (info) => {
         this.log.info({ op: 'bgp', peer: session.peer, localAddress: info.localAddress.toString(), routerID: info.routerID.toString() }, 'BGP session established');

@@ -384,9 +384,30 @@ export class SpeakerCluster {
     };
   }
 
+  /** A speaker's /metrics text, fetched from inside its node namespace (it binds METALLB_HOST). */
+  async metrics(node: NodeName): Promise<string> {
+    const script = `fetch('http://${NODE_IP[node]}:7472/metrics').then((r) => r.text()).then((t) => process.stdout.write(t), (e) => { console.error(String(e)); process.exit(1); })`;
+    const r = await this.execIn(node, process.execPath, ['-e', script]);
+    if (r.code !== 0) throw new Error(`metrics of ${node}: ${r.stderr}`);
+    return r.stdout;
+  }
+
   establishedPeers(): string[] {
     const out: string[] = [];
     for (const n of NODE_NAMES) if (this.frr.neighborState(NODE_IP[n]) === 'Established') out.push(NODE_IP[n]);
     return out;
   }
+}
+
+/** The value of one series in Prometheus text, or undefined when the series does not exist. */
+export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === want) return Number(m[3]);
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { electionKeyForIPs, electionWinner } from '../../../lib/speaker/election.js';
-import { NODE_IP, NODE_MAC, NODE_NAMES, ROUTER_IP, ASN, SpeakerCluster, waitFor, type NodeName } from './env.js';
+import { NODE_IP, NODE_MAC, NODE_NAMES, ROUTER_IP, ASN, SpeakerCluster, metricValue, waitFor, type NodeName } from './env.js';
 
 const APP_NS = 'demo';
 
@@ -138,6 +138,33 @@ test('externalTrafficPolicy Local: only a node with a ready endpoint announces',
   await c.deleteService(APP_NS, 'local');
 });
 
+test('metrics, and a bad config keeps the last good one', { timeout: 180_000 }, async () => {
+  assert.ok(webIP, 'needs the seed walkthrough');
+  const owner = winnerFor(webIP, NODE_NAMES);
+  const series = { service: `${APP_NS}/web`, protocol: 'layer2', node: owner, ip: webIP };
+  await waitFor(`metallb_speaker_announced on ${owner}`, async () => (metricValue(await c.metrics(owner), 'metallb_speaker_announced', series) === 1 ? true : undefined), 60_000);
+  for (const n of NODE_NAMES.filter((x) => x !== owner)) {
+    const text = await c.metrics(n);
+    assert.equal(metricValue(text, 'metallb_speaker_announced', { ...series, node: n }), undefined, `${n} does not announce`);
+    assert.equal(metricValue(text, 'metallb_k8s_client_config_loaded_bool'), 1);
+    assert.equal(metricValue(text, 'metallb_k8s_client_config_stale_bool'), 0);
+  }
+  const ownerText = await c.metrics(owner);
+  assert.ok((metricValue(ownerText, 'metallb_layer2_gratuitous_sent', { ip: webIP }) ?? 0) > 0, 'gratuitous ARP counted');
+  assert.ok((metricValue(ownerText, 'metallb_layer2_responses_sent', { ip: webIP }) ?? 0) > 0, 'ARP replies counted');
+
+  // an invalid config (unknown key) is refused by every speaker; the old one stays in force
+  await c.applyConfig(`${configText()}bogus-key: 1\n`);
+  for (const n of NODE_NAMES) {
+    await waitFor(`${n} reports a stale config`, async () => (metricValue(await c.metrics(n), 'metallb_k8s_client_config_stale_bool') === 1 ? true : undefined), 60_000, () => c.describeSpeakers());
+  }
+  assert.deepEqual([...new Set(await c.arping(webIP, 2))], [macOf(owner)], 'still announced under the last good config');
+  await c.applyConfig(configText());
+  for (const n of NODE_NAMES) {
+    await waitFor(`${n} back to a fresh config`, async () => (metricValue(await c.metrics(n), 'metallb_k8s_client_config_stale_bool') === 0 ? true : undefined), 60_000, () => c.describeSpeakers());
+  }
+});
+
 const allNodeIPs = NODE_NAMES.map((n) => NODE_IP[n]).sort();
 
 test('bgp pool: FRR gets a route via every node (Cluster) or only endpoint nodes (Local), with LOCAL_PREF and communities', { timeout: 180_000 }, async () => {
@@ -153,6 +180,11 @@ test('bgp pool: FRR gets a route via every node (Cluster) or only endpoint nodes
   }, 60_000, () => c.describeSpeakers());
   assert.deepEqual(cluster.localPrefs, [150, 150, 150]);
   for (const comm of cluster.communities) assert.equal(comm, '64512:100 64512:200');
+  for (const n of NODE_NAMES) {
+    const text = await c.metrics(n);
+    assert.equal(metricValue(text, 'metallb_bgp_session_up', { peer: `${ROUTER_IP}:179` }), 1, `${n} session up`);
+    assert.equal(metricValue(text, 'metallb_speaker_announced', { service: `${APP_NS}/routed`, protocol: 'bgp', node: n, ip }), 1);
+  }
 
   await c.applyService(APP_NS, 'routed-local', { pool: 'routed', local: true });
   await c.applyEndpoints(APP_NS, 'routed-local', [
