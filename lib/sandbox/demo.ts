@@ -184,6 +184,7 @@ export class Demo {
   private readonly timeoutMs: number;
   private readonly totalSteps = 12;
   private stepNo = 0;
+  private stepStarted = Date.now();
   private currentStep = 'start';
   private cp?: ControlPlane;
   private net?: TestNetwork;
@@ -206,6 +207,7 @@ export class Demo {
   }
 
   private step(title: string): void {
+    this.stepStarted = Date.now();
     this.stepNo++;
     this.currentStep = title;
     this.print('');
@@ -217,7 +219,7 @@ export class Demo {
   }
 
   private ok(text: string): void {
-    this.print(`    ok: ${text}`);
+    this.print(`    ok: ${text} (${((Date.now() - this.stepStarted) / 1000).toFixed(1)} s)`);
   }
 
   private fail(message: string): never {
@@ -625,7 +627,7 @@ ${NODES.map((n) => `- addresses: ["${n.ip}"]\n  conditions:\n    ready: true\n  
     this.print(`  ip netns exec ${client} curl -s http://${bgp}/`);
     this.print(`  ip netns exec ${client} arping -c 3 -I eth0 ${l2}`);
     this.print(`  vtysh --vty_socket ${this.frr.dir} -c 'show bgp ipv4 unicast' -c 'show ip route bgp'`);
-    this.print(`  kill -STOP <pid of the speaker answering ARP> (see ${this.dir}), then arping again: another node takes over`);
+    this.print(`  kill -STOP ${[...this.speakers.entries()].map(([n, c]) => `${c.pid} (${n})`).join(' | ')}   # freeze a speaker, arping again: another node takes over; kill -CONT to resume`);
     this.print(`  tail -f ${join(this.dir ?? '', '*.log')}`);
     this.print('Press Ctrl-C to stop: every namespace, process and temporary file is removed.');
   }
