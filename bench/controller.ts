@@ -65,6 +65,17 @@ function readAudit(path: string): AuditRecord[] {
     .filter((r) => r.user?.username === CONTROLLER_USER);
 }
 
+/** Waits until the controller's audit record count has not grown for 2 s. */
+async function settle(path: string): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const n = readAudit(path).length;
+    if (n === last) return;
+    last = n;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
 function peakRssBytes(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
@@ -162,7 +173,7 @@ async function runCase(count: number): Promise<void> {
     const doneAt = await burst.all;
     const seconds = (doneAt - t0) / 1000;
     // Let trailing requests (events) finish, then count.
-    await new Promise((r) => setTimeout(r, 3000));
+    await settle(auditPath);
     const audit = readAudit(auditPath).slice(auditBefore);
     const writes = audit.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
     const statusWrites = audit.filter((r) => r.verb === 'update' && r.objectRef?.resource === 'services' && r.objectRef?.subresource === 'status').length;
@@ -196,7 +207,7 @@ async function runCase(count: number): Promise<void> {
     const port2 = await startController();
     const done2 = await backlog.all;
     const seconds2 = (done2 - t1) / 1000;
-    await new Promise((r) => setTimeout(r, 3000));
+    await settle(auditPath);
     const audit2 = readAudit(auditPath).slice(auditBefore2);
     const writes2 = audit2.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
     const rss2 = peakRssBytes(controllerPid);

@@ -16,7 +16,7 @@ import { Allocator, serviceRequest } from '../allocator/index.js';
 import { parseIP, type IPAddress } from '../ip/index.js';
 import { parseConfig, refusals, formatProblem } from '../config/index.js';
 import type { KubeClient } from '../k8s/client.js';
-import { Informer, objectKey, type KubeObject } from '../k8s/informer.js';
+import { Informer, dropManagedFields, objectKey, type KubeObject } from '../k8s/informer.js';
 import { WorkQueue } from '../k8s/workqueue.js';
 import { EventRecorder } from '../k8s/events.js';
 import { ingressEquals, statusIPs, writeLoadBalancerStatus, type Service } from '../k8s/service-status.js';
@@ -27,6 +27,12 @@ export const COMPONENT = 'metallb-controller';
 /** Queue keys that are not Services (a Service key always contains a '/'). */
 const CONFIG_KEY = '#config';
 const SYNCED_KEY = '#synced';
+/** Longest stretch of synchronous work before the worker lets other callbacks run. */
+const YIELD_AFTER_MS = 5;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export interface ConfigMap extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
@@ -85,7 +91,7 @@ export class Controller {
     this.writeSlots = opts.writeConcurrency ?? 16;
     this.configMapKey = `${opts.namespace}/${opts.configMapName}`;
     const backoffMs = opts.informerBackoffMs;
-    this.services = new Informer<Service>(opts.client, { name: 'services', path: '/api/v1/services', backoffMs }, opts.log);
+    this.services = new Informer<Service>(opts.client, { name: 'services', path: '/api/v1/services', backoffMs, transform: dropManagedFields }, opts.log);
     this.configMaps = new Informer<ConfigMap>(opts.client, {
       name: 'configmap',
       path: `/api/v1/namespaces/${encodeURIComponent(opts.namespace)}/configmaps`,
@@ -150,7 +156,14 @@ export class Controller {
   }
 
   private async runWorker(): Promise<void> {
+    let sliceStart = performance.now();
     for (;;) {
+      // Decisions that need no I/O complete synchronously; without this the worker would run the
+      // whole queue in one macrotask and starve watches, timers and /metrics. Yield every ~5 ms.
+      if (performance.now() - sliceStart > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
       const key = await this.queue.get();
       if (key === undefined) return;
       this.busy = true;
@@ -187,9 +200,15 @@ export class Controller {
    * first config), so that the reprocess-all that follows never hands an address that a Service
    * later in the queue already holds to a newcomer earlier in the queue (spec §3.3).
    */
-  private reassertAll(): void {
+  private async reassertAll(): Promise<void> {
     let held = 0;
-    for (const [key, svc] of this.services.entries()) {
+    let sliceStart = performance.now();
+    // A snapshot: the worker is busy here, but watch events keep arriving while it yields.
+    for (const [key, svc] of [...this.services.entries()]) {
+      if (performance.now() - sliceStart > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
       const spec = svc.spec ?? {};
       if (spec.type !== 'LoadBalancer' || spec.loadBalancerClass || this.allocator.has(key)) continue;
       const ips: IPAddress[] = [];
@@ -210,7 +229,7 @@ export class Controller {
 
   private async process(key: string): Promise<Outcome> {
     if (key === SYNCED_KEY) {
-      if (this.allocator.configured) this.reassertAll();
+      if (this.allocator.configured) await this.reassertAll();
       this.synced = true;
       this.log.info({ op: 'startup' }, 'initial sync done, every existing assignment is known');
       return 'reprocess-all';
@@ -278,7 +297,7 @@ export class Controller {
 
   // ------------------------------------------------------------------ config (spec §3.4)
 
-  private processConfig(): Outcome {
+  private async processConfig(): Promise<Outcome> {
     const cm = this.configMaps.get(this.configMapKey);
     if (!cm) {
       this.refusedByAllocator = false;
@@ -326,7 +345,7 @@ export class Controller {
     updatePoolMetrics(this.opts.metrics, this.allocator.usage());
     // Services seen before any config was in force were left alone; record what their statuses
     // hold before anything new is handed out.
-    if (first) this.reassertAll();
+    if (first) await this.reassertAll();
     this.log.info({ op: 'setConfig', configmap: this.configMapKey, pools: parsed.config.pools.length }, 'config reloaded');
     return 'reprocess-all';
   }

@@ -5,7 +5,7 @@
 //   EventRecorder     core/v1 Events with aggregation, asynchronous, bounded
 //   writeLoadBalancerStatus   Service status subresource writer (only when changed)
 export { KubeClient, ApiError, isApiError, type ApiResponse, type Query, type WatchEvent, type WatchStream, type JSONValue } from './client.js';
-export { Informer, objectKey, type KubeObject, type ObjectMeta, type InformerHandlers, type InformerOptions } from './informer.js';
+export { Informer, objectKey, dropManagedFields, type KubeObject, type ObjectMeta, type InformerHandlers, type InformerOptions } from './informer.js';
 export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 export { EventRecorder, type EventType, type EventRecorderOptions } from './events.js';
 export { Backoff, sleep } from './backoff.js';

@@ -39,6 +39,20 @@ export interface KubeObject {
   readonly metadata?: ObjectMeta;
 }
 
+/**
+ * Drops metadata.managedFields (server-side apply bookkeeping, often the largest part of an
+ * object). Safe for objects written back with PUT: an update that omits managedFields keeps them.
+ */
+export function dropManagedFields<O extends KubeObject>(obj: O): O {
+  const meta = obj.metadata as (ObjectMeta & { managedFields?: unknown }) | undefined;
+  if (meta && meta.managedFields !== undefined) {
+    const { managedFields: _dropped, ...rest } = meta;
+    void _dropped;
+    return { ...obj, metadata: rest };
+  }
+  return obj;
+}
+
 /** `namespace/name` for namespaced objects, `name` for cluster-scoped ones. */
 export function objectKey(obj: KubeObject): string {
   const m = obj.metadata ?? {};
@@ -66,6 +80,11 @@ export interface InformerOptions {
   readonly idleTimeoutMs?: number;
   /** Backoff between failed attempts (default 200 ms … 30 s). */
   readonly backoffMs?: readonly [number, number];
+  /**
+   * Applied to every object before it is stored (as client-go's SetTransform), e.g.
+   * dropManagedFields to keep the cache small. Must return an object with the same key.
+   */
+  readonly transform?: <O extends KubeObject>(obj: O) => O;
   /** Relist (instead of re-watching) after this many failures in a row (default 5). */
   readonly relistAfterFailures?: number;
 }
@@ -150,7 +169,8 @@ export class Informer<T extends KubeObject> {
    * than the cached one, so the next decision does not act on a stale copy before the watch event
    * arrives. The watch event with the same resourceVersion is then not reported again.
    */
-  upsertIfNewer(obj: T): boolean {
+  upsertIfNewer(written: T): boolean {
+    const obj = this.opts.transform ? this.opts.transform(written) : written;
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (!old) return false; // deleted meanwhile, or not ours to add: the watch decides
@@ -212,7 +232,8 @@ export class Informer<T extends KubeObject> {
         verb: 'LIST',
         query: { limit: pageSize, continue: cont, fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector },
       });
-      for (const item of r.body.items ?? []) fresh.set(objectKey(item), item);
+      const transform = this.opts.transform;
+      for (const item of r.body.items ?? []) fresh.set(objectKey(item), transform ? transform(item) : item);
       cont = r.body.metadata?.continue || undefined;
       rv = r.body.metadata?.resourceVersion ?? '';
     } while (cont);
@@ -272,7 +293,8 @@ export class Informer<T extends KubeObject> {
   }
 
   private apply(ev: WatchEvent): void {
-    const obj = ev.object as unknown as T;
+    const raw = ev.object as unknown as T;
+    const obj = this.opts.transform && (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') ? this.opts.transform(raw) : raw;
     const rv = obj.metadata?.resourceVersion;
     switch (ev.type) {
       case 'ADDED':

@@ -44,9 +44,11 @@ test('seed walkthrough: layer2 pool, Service nginx gets 172.18.0.200, kubectl ge
   assert.equal(ev.message, 'Assigned IP ["172.18.0.200"]');
   assert.equal(ev.source?.component, 'metallb-controller');
   // Only the status was written: no annotations, labels or finalizers added by the controller.
-  const svc = await cp.kubectl(['get', 'svc', '-n', 'web', 'nginx', '-o', 'json']);
-  const obj = JSON.parse(svc.stdout) as { metadata: { finalizers?: unknown; labels?: unknown } };
+  const svc = await cp.kubectl(['get', 'svc', '-n', 'web', 'nginx', '-o', 'json', '--show-managed-fields']);
+  const obj = JSON.parse(svc.stdout) as { metadata: { finalizers?: unknown; labels?: unknown; managedFields?: { manager: string }[] } };
   assert.equal(obj.metadata.finalizers, undefined);
+  // The controller caches Services without managedFields; its status PUT must not erase them.
+  assert.ok(obj.metadata.managedFields?.some((m) => m.manager === 'kubectl-client-side-apply'), JSON.stringify(obj.metadata.managedFields));
   // Pool metrics: 51 addresses, 1 in use; config loaded and not stale.
   await waitFor('pool metrics', async () => ((await ctl.metric('metallb_allocator_addresses_in_use_total', { pool: 'default' })) === 1 ? true : undefined));
   assert.equal(await ctl.metric('metallb_allocator_addresses_total', { pool: 'default' }), 51);
