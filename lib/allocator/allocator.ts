@@ -348,7 +348,8 @@ export class Allocator {
       if (!loc) return undefined;
       relocated.push(s);
       targets.push(loc);
-      return loc.space.owner;
+      // a kept space gets its new owner only on adoption
+      return layout.kept.get(loc.space)?.pool ?? loc.space.owner;
     };
     for (const h of this.holders.values()) {
       const p0 = targetPool(h.a0);

@@ -24,6 +24,8 @@ const CONFIGS: Config[] = [
   // CIDR lists that extend earlier ones at the end (the allocator keeps those spaces as they are)
   config(pool('p', ['192.0.2.0/28', '2001:db8::/125', '198.51.100.0/30'])),
   config(pool('a', ['192.0.2.0/29', '198.51.100.0/31', '198.51.100.2/31'], { autoAssign: false }), pool('c', ['2001:db8::/125', '192.0.2.8/29'])),
+  // two earlier pools merged into one (one space kept and extended, the other's addresses moved in)
+  config(pool('m', ['192.0.2.0/29', '192.0.2.8/29', '2001:db8::/125'])),
 ];
 
 const V4 = ['192.0.2.0', '192.0.2.1', '192.0.2.3', '192.0.2.7', '192.0.2.8', '192.0.2.12', '192.0.2.15', '198.51.100.1', '203.0.113.1'];

@@ -453,6 +453,20 @@ const configChanges: Scenario[] = [
     ],
   },
   {
+    name: 'merging two pools keeps a dual-stack allocation that spanned one of them',
+    steps: [
+      { config: config(pool('a', ['192.0.2.0/29']), pool('b', ['192.0.2.8/29', '2001:db8::/125'])) },
+      { alloc: 'ns/a', svc: { family: 'dual' }, want: ['192.0.2.8', '2001:db8::'], pool: 'b' },
+      { alloc: 'ns/b', want: ['192.0.2.0'], pool: 'a' },
+      { config: config(pool('m', ['192.0.2.0/29', '192.0.2.8/29', '2001:db8::/125'])), removed: ['a', 'b'] },
+      { holds: 'ns/a', want: ['192.0.2.8', '2001:db8::'], pool: 'm' },
+      { holds: 'ns/b', want: ['192.0.2.0'], pool: 'm' },
+      { usage: 'm', inUse: 3, services: 2 },
+      { alloc: 'ns/c', want: ['192.0.2.1'], pool: 'm' },
+      { alloc: 'ns/d', svc: { family: 'dual' }, want: ['192.0.2.2', '2001:db8::1'], pool: 'm' },
+    ],
+  },
+  {
     name: 'shared addresses move as one',
     steps: [
       { config: config(v4()) },
