@@ -41,6 +41,7 @@ export {
   BGPSession,
   sessionOptionsFromPeer,
   deriveRouterID,
+  reconnectDelay,
   peerLabel,
   type SessionOptions,
   type SessionState,

@@ -102,6 +102,15 @@ export interface SessionEvents {
   'route-rejected': [prefix: string, reason: string];
 }
 
+/**
+ * Delay before the next connection attempt after `failures` consecutive failures (upstream's
+ * schedule): 0, then `initialMs`, doubling, capped at `maxMs`.
+ */
+export function reconnectDelay(failures: number, initialMs = 1000, maxMs = 120_000): number {
+  if (failures <= 0) return 0;
+  return Math.min(initialMs * 2 ** Math.min(failures - 1, 30), maxMs);
+}
+
 /** The metrics `peer` label: `host:port`, IPv6 in brackets. */
 export function peerLabel(address: IPAddress, port: number): string {
   return address.family === 6 ? `[${address.toString()}]:${port}` : `${address.toString()}:${port}`;
@@ -509,7 +518,7 @@ export class BGPSession extends EventEmitter<SessionEvents> {
   private scheduleRetry(reason: string): void {
     if (this.stateValue === 'closed') return;
     this.setState('idle');
-    const delay = this.failures === 0 ? 0 : Math.min(this.opts.backoffInitialMs * 2 ** (this.failures - 1), this.opts.backoffMaxMs);
+    const delay = reconnectDelay(this.failures, this.opts.backoffInitialMs, this.opts.backoffMaxMs);
     this.failures++;
     this.log.debug({ op: 'reconnect', delayMs: delay, reason }, 'reconnecting');
     clearTimeout(this.retryTimer);

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { CIDR, IPAddress, mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
-import { BGPSession, deriveRouterID, sessionOptionsFromPeer, type SessionOptions } from '../../../lib/bgp/session.js';
+import { BGPSession, deriveRouterID, reconnectDelay, sessionOptionsFromPeer, type SessionOptions } from '../../../lib/bgp/session.js';
 import { decodeMessage, encodeMessage, KEEPALIVE, MessageFramer, type BGPMessage, type Capability, type OpenMessage, type UpdateMessage } from '../../../lib/bgp/codec.js';
 import type { Route } from '../../../lib/bgp/advertisement.js';
 
@@ -363,4 +363,12 @@ test('session options map from a legacy config peer', () => {
     { peerAddress: '198.51.100.1', peerPort: 1179, peerASN: 64500, myASN: 64512, holdTimeSeconds: 30, routerID: '192.0.2.9', sourceAddress: '198.51.100.11', password: 'pw', nodeName: 'node-a', logger: undefined },
   );
   assert.equal(new BGPSession(o).peer, '198.51.100.1:1179');
+});
+
+test('reconnect schedule: 0 s, then 1 s doubling up to 2 min', () => {
+  assert.deepEqual(
+    Array.from({ length: 10 }, (_, i) => reconnectDelay(i)),
+    [0, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 120000, 120000],
+  );
+  assert.equal(reconnectDelay(1000), 120000);
 });
