@@ -24,7 +24,7 @@ const timeoutSeconds = values.timeout === undefined ? 90 : Number(values.timeout
 if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) usage();
 const once = values.once === true;
 
-const demo = new Demo({ once, stepTimeoutMs: timeoutSeconds * 1000 });
+const demo = new Demo({ stepTimeoutMs: timeoutSeconds * 1000 });
 let running = false;
 
 // Registered before the control plane starts, so these run before its own signal hook: the

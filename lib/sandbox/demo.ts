@@ -1,6 +1,6 @@
 // The sandbox demo (`npm run demo`, bin/demo.ts): the whole system on this machine, as root.
 //
-//   const demo = new Demo({ once: false, print: (l) => process.stdout.write(`${l}\n`) });
+//   const demo = new Demo({ print: (l) => process.stdout.write(`${l}\n`) });
 //   await demo.run();          // every step, each checked; throws DemoStepError on a failed check
 //   demo.printTryCommands();   // kubeconfig path and commands to try while it keeps running
 //   demo.destroySync();        // from a signal handler: kills and removes everything
@@ -112,8 +112,6 @@ export class DemoStepError extends Error {
 }
 
 export interface DemoOptions {
-  /** Run the whole story once and return (the caller then stops the demo). */
-  readonly once: boolean;
   /** Where progress lines go (default: stdout). */
   readonly print?: (line: string) => void;
   /** How long each wait may take (default 90 s). */
@@ -268,7 +266,7 @@ export class Demo {
     for (const tool of ['ip', 'arping', 'curl', 'nft']) {
       if (!which(tool)) this.fail(`"${tool}" is not installed: run scripts/setup.sh (Debian packages in scripts/apt-packages.txt)`);
     }
-    for (const f of ['bin/controller.js', 'bin/speaker.js', 'lib/sandbox/apiserver-relay.js', 'lib/sandbox/demo-backend.js']) {
+    for (const f of ['bin/controller.js', 'bin/speaker.js', 'bin/metallbctl.js', 'lib/sandbox/apiserver-relay.js', 'lib/sandbox/demo-backend.js']) {
       if (!existsSync(join(DIST, f))) this.fail(`dist/${f} is missing: run scripts/setup.sh (or npm run build)`);
     }
     if (!existsSync(join(REPO_ROOT, 'native/build/Release/metallb_native.node'))) this.fail('the native addon is missing: run scripts/setup.sh (or npm run build:native)');
@@ -291,10 +289,10 @@ export class Demo {
     await this.nsExec(ROUTER.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
     await this.nsExec(CLIENT.name, 'ip', ['route', 'add', BGP_CIDR, 'via', ROUTER.ip]);
     this.detail(`client routes ${BGP_CIDR} via the router; the router forwards (no ICMP redirects)`);
-    for (const n of NODES) {
-      const r = await this.nsExec(CLIENT.name, 'ping', ['-c', '1', '-W', '2', n.ip]).catch((err: unknown) => String(err));
-      if (!/1 received/.test(r)) this.fail(`client cannot ping ${n.name} (${n.ip}): ${r}`);
-    }
+    const pings = await Promise.all(NODES.map((n) => this.nsExec(CLIENT.name, 'ping', ['-c', '1', '-W', '2', n.ip]).catch((err: unknown) => String(err))));
+    NODES.forEach((n, i) => {
+      if (!/1 received/.test(pings[i] ?? '')) this.fail(`client cannot ping ${n.name} (${n.ip}): ${pings[i]}`);
+    });
     this.ok('client reaches every node');
   }
 
@@ -364,7 +362,23 @@ metadata:
     this.detail(`Nodes node1-3; Pods speaker-node1..3 (labels ${SPEAKER_LABELS}, status.podIP = node address)`);
     this.detail('ConfigMap metallb-system/config:');
     this.detail(DEMO_CONFIG.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+    const validation = await this.validateConfig();
+    this.detail('$ metallbctl validate  (the same text)');
+    this.detail(validation.trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
     this.ok('applied');
+  }
+
+  /** `metallbctl validate -` on DEMO_CONFIG; fails the step unless it says valid. */
+  private async validateConfig(): Promise<string> {
+    const r = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = execFile(process.execPath, [join(DIST, 'bin/metallbctl.js'), 'validate', '-'], { encoding: 'utf8' }, (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') reject(err);
+        else resolve({ code: err ? Number(err.code) : 0, out: `${stdout}${stderr}` });
+      });
+      child.stdin?.end(DEMO_CONFIG);
+    });
+    if (r.code !== 0) this.fail(`metallbctl validate refused the demo configuration:\n${r.out}`);
+    return r.out;
   }
 
   private logFd(name: string): number {
@@ -522,8 +536,8 @@ ${NODES.map((n) => `- addresses: ["${n.ip}"]\n  conditions:\n    ready: true\n  
 
   private async showServices(): Promise<void> {
     this.step('The Services as `kubectl get svc` prints them');
-    const out = await this.kubectl(['get', 'svc', '-n', DEMO_NAMESPACE, '-o', 'wide']);
-    this.detail(`$ kubectl get svc -n ${DEMO_NAMESPACE} -o wide`);
+    const out = await this.kubectl(['get', 'svc', '-n', DEMO_NAMESPACE]);
+    this.detail(`$ kubectl get svc -n ${DEMO_NAMESPACE}`);
     this.detail(out.trimEnd());
     for (const s of DEMO_SERVICES) {
       const row = out.split('\n').find((l) => l.startsWith(`${s.name} `));
