@@ -11,7 +11,7 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
 import { TestNetwork, requireRoot, type HostSpec } from '../../../lib/sandbox/netns.js';
@@ -74,11 +74,17 @@ export interface LogLine {
 export class SpeakerProcess {
   readonly lines: LogLine[] = [];
   readonly stderr: string[] = [];
+  /** Every warn/error line (kept whole, for checks such as "no RBAC refusal"). */
+  readonly problems: string[] = [];
   exitCode: number | null | undefined = undefined;
   readonly exited: Promise<number | null>;
 
   constructor(readonly node: NodeName, readonly child: ChildProcess) {
+    const dump = process.env.SPEAKER_E2E_LOGS;
+    const out = dump ? createWriteStream(join(dump, `${node}.log`), { flags: 'a' }) : undefined;
     createInterface({ input: child.stdout! }).on('line', (l) => {
+      out?.write(`${l}\n`);
+      if (/"level":"(warn|error|fatal)"/.test(l)) this.problems.push(l);
       try {
         this.lines.push(JSON.parse(l) as LogLine);
       } catch {

@@ -274,3 +274,11 @@ test('SIGTERM: the speaker leaves gossip, withdraws its routes and stops answeri
     return got.length > 0 && got.every((m) => m === macOf(next)) ? true : undefined;
   }, 60_000, () => c.describeSpeakers());
 });
+
+test('RBAC: the speakers ran with the speaker ServiceAccount and were never refused', () => {
+  for (const n of NODE_NAMES) {
+    const refused = c.speaker(n).problems.filter((l) => /forbidden|\b403\b/i.test(l));
+    assert.deepEqual(refused, [], `${n} was refused by the API server`);
+    assert.ok(c.speaker(n).find((l) => l.msg === 'caches synced'), `${n} synced its caches`);
+  }
+});
