@@ -3,7 +3,7 @@
 // leave as JSON lines on stdout.
 //   {"op":"start","options":{peerAddress, peerPort?, peerASN, myASN, holdTimeSeconds?, password?, sourceAddress?, routerID?, backoffMaxMs?}}
 //   {"op":"set","routes":[{"prefix":"203.0.113.10/32","communities":[..],"localPref":0,"nextHop"?: ".."}]}
-//   {"op":"stats"} (counters, CPU, event-loop delay p99 since the last stats)   {"op":"close"}
+//   {"op":"stats"} (counters, CPU, event-loop delay p99 since the last stats or establishment)   {"op":"close"}
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mustParseCIDR, mustParseIP } from '../../../lib/ip/index.js';
@@ -58,6 +58,8 @@ async function handle(cmd: DriverCommand): Promise<void> {
         backoffMaxMs: o.backoffMaxMs,
       });
       session.on('state', (state) => emit({ event: 'state', state }));
+      // the event-loop figure covers the advertisement after establishment, not the connect
+      session.on('established', () => loopDelay.reset());
       session.on('established', (info) => emit({ event: 'established', localAddress: info.localAddress.toString(), routerID: info.routerID.toString(), holdTime: info.holdTimeSeconds, fourOctetAS: info.fourOctetAS, families: info.families }));
       session.on('down', (reason) => emit({ event: 'down', reason }));
       session.on('notification-sent', (code, subcode) => emit({ event: 'notification-sent', code, subcode }));
