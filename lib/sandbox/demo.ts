@@ -277,7 +277,7 @@ export class Demo {
   private async startControlPlane(): Promise<void> {
     this.step('Starting the local control plane (etcd + kube-apiserver on loopback)');
     const t0 = Date.now();
-    this.cp = await startControlPlane({ dirPrefix: 'metallb-ts-demo-cp-' });
+    this.cp = await startControlPlane();
     this.ok(`API server ${this.cp.server} ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
 
