@@ -62,6 +62,18 @@
 //          'no-available-ips'  exhausted (pool named when one pool was asked/tried alone)
 //          'no-config'         no config has been set yet
 //
+// HOW THE CONTROLLER'S RECONCILE (spec §2.3) MAPS ONTO IT
+//   deleted / not LoadBalancer / no clusterIPs      → release(key)
+//   step 5  current = status IPs; familyOfAddresses(current) vs request.family → release on mismatch
+//   step 6a assign(key, request, current)            → failure: release(key), clear the status
+//   step 6b request.requestedPool !== '' && poolOf(key) !== request.requestedPool → release
+//   step 6c !request.requestedIPs.ok → LoadBalancerFailed event, keep what 6a left;
+//           requested IPs given && !sameAddressSet(requested, current) → release
+//   step 7  allocate(key, request) → failure.message into AllocationFailed, else IPAllocated
+//   config  setConfig(config): ok → delete metrics of removedPools, reprocess every Service;
+//           refused → keep the old config, config_stale=1, retry later (§3.4)
+//   metrics usage() after each change.
+//
 // COST: no operation iterates over an address space. Per pool and family the allocator keeps a
 // high-water mark plus a min-heap of released offsets (lowest free = min of both); per sharing key
 // an ordered index of the in-use addresses carrying it; and per request class (ipv4/ipv6/dual) a
