@@ -18,6 +18,7 @@
 // BGPSession.setAdvertisements (full route set, coalesced to one hand-over per event-loop turn),
 // metallb_speaker_announced series, nodeAssigned events.
 
+import { performance } from 'node:perf_hooks';
 import type { IPAddress } from '../ip/index.js';
 import type { Logger } from '../util/log.js';
 import type { KubeClient } from '../k8s/client.js';
@@ -54,6 +55,8 @@ import { SpeakerState, type ServiceEffects } from './state.js';
 
 export const SPEAKER_COMPONENT = 'metallb-speaker';
 const CONFIG_KEY = '#config';
+/** Work per event-loop turn before the worker yields (see runWorker). */
+const WORKER_SLICE_MS = 2;
 
 interface ConfigMapObject extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
@@ -301,9 +304,12 @@ export class SpeakerDaemon {
   // ------------------------------------------------------------------ the worker
 
   private async runWorker(): Promise<void> {
+    let sliceStart = performance.now();
     for (;;) {
+      const wasIdle = this.queue.length === 0;
       const key = await this.queue.get();
       if (key === undefined) return;
+      if (wasIdle) sliceStart = performance.now();
       this.busy = true;
       let ok = true;
       try {
@@ -320,7 +326,14 @@ export class SpeakerDaemon {
       }
       this.queue.done(key);
       this.busy = false;
-      this.flushEffects();
+      // A burst (a config change reprocesses every Service) is handled in slices: the effects
+      // go out once per slice, and ARP replies, gossip probes and BGP timers run in between.
+      const sliceOver = performance.now() - sliceStart > WORKER_SLICE_MS;
+      if (this.queue.length === 0 || sliceOver) this.flushEffects();
+      if (sliceOver) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
     }
   }
 

@@ -28,12 +28,13 @@ export const NODE_NAMES = ['node1', 'node2', 'node3'] as const;
 export type NodeName = (typeof NODE_NAMES)[number];
 export const NODE_IP: Record<NodeName, string> = { node1: '198.51.100.11', node2: '198.51.100.12', node3: '198.51.100.13' };
 export const NODE_MAC: Record<NodeName, string> = { node1: '02:00:00:00:05:11', node2: '02:00:00:00:05:12', node3: '02:00:00:00:05:13' };
+export const CLIENT_MAC = '02:00:00:00:05:64';
 export const ASN = 64512;
 
 const HOSTS: HostSpec[] = [
   { name: 'router', v4: `${ROUTER_IP}/24`, mac: '02:00:00:00:05:01' },
   ...NODE_NAMES.map((n) => ({ name: n, v4: `${NODE_IP[n]}/24`, mac: NODE_MAC[n] })),
-  { name: 'client', v4: `${CLIENT_IP}/24`, mac: '02:00:00:00:05:64' },
+  { name: 'client', v4: `${CLIENT_IP}/24`, mac: CLIENT_MAC },
 ];
 
 const FRR_CONFIG = `frr defaults traditional
@@ -225,7 +226,7 @@ export class SpeakerCluster {
     if (r.code !== 0) await this.cp.kubectl(['create', 'namespace', name]);
   }
 
-  async applyService(ns: string, name: string, opts: { pool?: string; local?: boolean; type?: string } = {}): Promise<void> {
+  async applyService(ns: string, name: string, opts: { pool?: string; local?: boolean; type?: string; loadBalancerIP?: string } = {}): Promise<void> {
     await this.apply({
       apiVersion: 'v1', kind: 'Service',
       metadata: { name, namespace: ns, annotations: opts.pool ? { 'metallb.universe.tf/address-pool': opts.pool } : {} },
@@ -234,6 +235,7 @@ export class SpeakerCluster {
         selector: { app: name },
         ports: [{ port: 80, protocol: 'TCP', targetPort: 8080 }],
         externalTrafficPolicy: opts.local ? 'Local' : 'Cluster',
+        ...(opts.loadBalancerIP ? { loadBalancerIP: opts.loadBalancerIP } : {}),
       },
     });
   }
