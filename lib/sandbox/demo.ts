@@ -182,6 +182,8 @@ export class Demo {
   private readonly timeoutMs: number;
   private readonly totalSteps = 12;
   private stepNo = 0;
+  /** Wall time of each finished step, in order. */
+  readonly stepTimings: { step: number; title: string; ms: number }[] = [];
   private stepStarted = Date.now();
   private currentStep = 'start';
   private cp?: ControlPlane;
@@ -205,11 +207,23 @@ export class Demo {
   }
 
   private step(title: string): void {
+    this.finishStepTiming();
     this.stepStarted = Date.now();
     this.stepNo++;
     this.currentStep = title;
     this.print('');
     this.print(`[${this.stepNo}/${this.totalSteps}] ${title}`);
+  }
+
+  private finishStepTiming(): void {
+    if (this.stepNo > 0 && this.stepTimings.length < this.stepNo) this.stepTimings.push({ step: this.stepNo, title: this.currentStep, ms: Date.now() - this.stepStarted });
+  }
+
+  /** Process ids of the controller and each node's speaker (for benchmarks and leak checks). */
+  processIds(): { controller?: number; speakers: Record<string, number> } {
+    const speakers: Record<string, number> = {};
+    for (const [n, c] of this.speakers) if (c.pid !== undefined) speakers[n] = c.pid;
+    return { controller: this.controller?.pid, speakers };
   }
 
   private detail(text: string): void {
@@ -254,6 +268,7 @@ export class Demo {
     const l2 = await this.checkLayer2();
     const bgp = await this.checkBGP();
     const pages = await this.checkHTTP(l2.node, bgp.nextHops);
+    this.finishStepTiming();
     return { layer2Address: l2.address, layer2Node: l2.node, bgpAddress: bgp.address, bgpNextHops: bgp.nextHops, layer2Page: pages.layer2, bgpPage: pages.bgp };
   }
 
