@@ -22,7 +22,7 @@ if [ -x "$BIN" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0
 fi
 log "building memberlist v0.1.7 peer into $BIN"
-(cd "$SRC" && go build -mod=mod -o "$BIN.tmp" .)
+(cd "$SRC" && go build -mod=mod -buildvcs=false -o "$BIN.tmp" .)
 mv "$BIN.tmp" "$BIN"
 echo "$want" > "$STAMP"
 log "built $BIN"
