@@ -320,11 +320,63 @@ class PoolHeap {
   }
 }
 
+/**
+ * Service key → allocation. Released keys stay as null entries (dropped in bulk later) instead of
+ * being deleted, for the reason given at PoolSpace's slots: a Service released and allocated
+ * again on every reconcile (upstream's quirk with spec.loadBalancerIP plus another pool's
+ * annotation) would otherwise make every lookup of its key slower.
+ */
+class HolderTable {
+  private entries = new Map<string, Holder | null>();
+  private live = 0;
+  private dead = 0;
+
+  get(key: string): Holder | undefined {
+    return this.entries.get(key) ?? undefined;
+  }
+
+  has(key: string): boolean {
+    return !!this.entries.get(key);
+  }
+
+  set(key: string, h: Holder): void {
+    const before = this.entries.get(key);
+    if (before === null) this.dead--;
+    if (!before) this.live++;
+    this.entries.set(key, h);
+  }
+
+  delete(key: string): void {
+    if (!this.entries.get(key)) return;
+    this.entries.set(key, null);
+    this.live--;
+    this.dead++;
+    if (this.dead > 1024 && this.dead > this.live) {
+      const compact = new Map<string, Holder | null>();
+      for (const [k, v] of this.entries) if (v) compact.set(k, v);
+      this.entries = compact;
+      this.dead = 0;
+    }
+  }
+
+  *values(): Generator<Holder> {
+    for (const v of this.entries.values()) if (v) yield v;
+  }
+
+  *keys(): Generator<string> {
+    for (const [k, v] of this.entries) if (v) yield k;
+  }
+
+  get size(): number {
+    return this.live;
+  }
+}
+
 // ---------------------------------------------------------------- the allocator
 
 export class Allocator {
   private layout: Layout | undefined;
-  private readonly holders = new Map<string, Holder>();
+  private readonly holders = new HolderTable();
   /**
    * Per request class (ipv4, ipv6, dual): auto-assign pools that may have a free address for it,
    * by config position. Every pool that has room is in it; full ones leave it lazily.

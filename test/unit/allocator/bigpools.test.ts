@@ -114,3 +114,20 @@ for (const c of capacityCases) {
     assert.equal(poolCapacity(pool('p', c.addresses, { avoidBuggyIPs: c.avoid })), c.want);
   });
 }
+
+test('a Service released and allocated again 20,000 times keeps the lowest free address; keys() and size skip released ones', () => {
+  const a = new Allocator();
+  assert.ok(a.setConfig(config(pool('p', ['10.0.0.0/8']))).ok);
+  for (let i = 0; i < 1_000; i++) assert.ok(a.allocate(`ns/s${i}`, request()).ok);
+  for (let i = 0; i < 20_000; i++) {
+    assert.ok(a.release('ns/flap') === (i > 0));
+    const r = a.allocate('ns/flap', request());
+    assert.ok(r.ok);
+    assert.equal(String(r.ips[0]), ip4(BASE8 + 1_000));
+  }
+  for (let i = 0; i < 1_000; i += 2) a.release(`ns/s${i}`);
+  assert.equal(a.size, 501);
+  assert.equal([...a.keys()].length, 501);
+  assert.ok(!a.has('ns/s0') && a.has('ns/s1') && a.has('ns/flap'));
+  assert.equal(a.poolUsage('p')?.addressesInUse, 501);
+});
