@@ -224,7 +224,8 @@ test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), 
   assert.equal(p.communities, 'no-export');
   const rejected = await d.waitEvent('route-rejected');
   assert.equal(rejected.prefix, '2001:db8:200::170/128');
-  assert.equal(frr.neighborState('198.51.100.17'), 'Established');
+  const n = frr.json<Record<string, Record<string, unknown>>>('show bgp neighbor 198.51.100.17')['198.51.100.17'];
+  assert.equal(n?.bgpState, 'Established', `FRR: ${JSON.stringify({ lastResetDueTo: n?.lastResetDueTo, lastErrorCodeSubcode: n?.lastErrorCodeSubcode, lastNotificationReason: n?.lastNotificationReason })}; ours: ${JSON.stringify(d.events.slice(-8))}`);
   await d.close();
 });
 
