@@ -254,8 +254,17 @@ export class Demo {
     return (await this.controlPlane.kubectl(args, { input })).stdout;
   }
 
-  /** Runs every step; throws DemoStepError (or another Error) when one fails. */
+  /** Runs every step; throws DemoStepError (naming the step) when one fails. */
   async run(): Promise<DemoResult> {
+    try {
+      return await this.runSteps();
+    } catch (err) {
+      if (err instanceof DemoStepError) throw err;
+      throw new DemoStepError(this.currentStep, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async runSteps(): Promise<DemoResult> {
     this.preflight();
     await this.startControlPlane();
     await this.buildNetwork();

@@ -113,3 +113,15 @@ test('npm run demo: keeps running with commands to try; SIGINT removes everythin
     }
   }
 });
+
+test('a failing check: the demo names the step, prints the logs, cleans up and exits 1', { timeout: 600_000 }, async () => {
+  // a 1 ms budget per wait: the first wait (the controller creating the memberlist Secret) times out
+  const run = startDemo(['--once', '--timeout=0.001']);
+  const { code } = await run.exited;
+  const out = run.output();
+  assert.equal(code, 1, `demo exited ${code}:\n${out}`);
+  match(out, /DEMO FAILED: step "Starting the controller[^"]*" failed: timed out/, 'the failed step and cause');
+  match(out, /--- controller \(/, 'the controller log tail');
+  assert.ok(!out.includes('All checks passed'), 'no success line after a failure');
+  assertNothingLeft(out);
+});
