@@ -51,6 +51,8 @@ interface Figure {
   metric: string;
   value: number;
   unit: string;
+  reference?: number;
+  ratio?: number;
 }
 const figures: Figure[] = [];
 
@@ -60,12 +62,16 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
-function report(caseName: string, samples: number[], what: string): void {
+/** Median and p95; with `reference` samples (measured in the same trials) also their median and the ratio. */
+function report(caseName: string, samples: number[], what: string, reference?: number[]): void {
   const s = [...samples].sort((a, b) => a - b);
   const median = percentile(s, 50);
   const p95 = percentile(s, 95);
-  console.log(`${caseName}: ${what}: median ${median.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, min ${s[0]?.toFixed(0)} ms, max ${s[s.length - 1]?.toFixed(0)} ms over ${s.length} trials`);
-  figures.push({ case: caseName, metric: 'median_ms', value: Math.round(median), unit: 'ms' });
+  const refMedian = reference ? percentile([...reference].sort((a, b) => a - b), 50) : undefined;
+  const refText = refMedian !== undefined ? ` (failure detection alone: median ${refMedian.toFixed(0)} ms, ratio ${(median / refMedian).toFixed(2)})` : '';
+  console.log(`${caseName}: ${what}: median ${median.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, min ${s[0]?.toFixed(0)} ms, max ${s[s.length - 1]?.toFixed(0)} ms over ${s.length} trials${refText}`);
+  const ref = refMedian !== undefined ? { reference: Math.round(refMedian), ratio: Number((median / refMedian).toFixed(3)) } : {};
+  figures.push({ case: caseName, metric: 'median_ms', value: Math.round(median), unit: 'ms', ...ref });
   figures.push({ case: caseName, metric: 'p95_ms', value: Math.round(p95), unit: 'ms' });
 }
 
@@ -101,6 +107,7 @@ async function failover(profile: 'lan' | 'fast'): Promise<void> {
     await c.applyEndpoints(NS_APP, 'web', [{ node: 'node1', ready: true, ip: '203.0.113.201' }]);
     const ip = await c.waitForIngress(NS_APP, 'web');
     const samples: number[] = [];
+    const detections: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
       const owner = winner(ip, NODE_NAMES);
       await waitFor(`${owner} answers`, async () => ((await c.arping(ip, 1)).includes(NODE_MAC[owner]) ? true : undefined), 60_000);
@@ -116,13 +123,18 @@ async function failover(profile: 'lan' | 'fast'): Promise<void> {
       const t1 = await Promise.race([watch.seen, sleep(120_000).then(() => NaN)]);
       watch.stop();
       const ms = t1 - t0;
-      console.log(`  kill ${i + 1}/${TRIALS}: ${owner} -> ${next}: ${ms} ms`);
+      // the new owner's own log: when gossip declared the killed node gone
+      const left = await waitFor('leave logged', () => c.speaker(next).find((l) => l.op === 'memberDiscovery' && l.event === 'leave' && l.node === owner && Date.parse(String(l.time)) >= t0), 30_000).catch(() => undefined);
+      const detect = left ? Date.parse(String(left.time)) - t0 : NaN;
+      console.log(`  kill ${i + 1}/${TRIALS}: ${owner} -> ${next}: ${ms} ms (gossip declared ${owner} gone after ${detect} ms)`);
       if (Number.isFinite(ms)) samples.push(ms);
+      if (Number.isFinite(detect)) detections.push(detect);
       await c.speaker(owner).exited;
       await c.startSpeaker(owner);
       await c.waitForMembers(NODE_NAMES, 180_000);
     }
-    report(`failover-${profile}`, samples, 'kill of the announcing speaker until the client neighbour entry points at the new node');
+    report(`failover-${profile}`, samples, 'kill of the announcing speaker until the client neighbour entry points at the new node', detections);
+    report(`failure-detection-${profile}`, detections, 'kill until the new owner\'s memberlist declared the old one gone (part of the above)');
     await c.deleteService(NS_APP, 'web');
   } finally {
     await c.destroy();
