@@ -135,19 +135,6 @@ export class Controller {
     await this.events.flush();
   }
 
-  /** Resolves when the queue is empty, nothing is being written and no retry is pending (tests, bench). */
-  async idle(pollMs = 20): Promise<void> {
-    for (;;) {
-      if (this.synced && this.queue.length === 0 && this.queue.delayedCount === 0 && this.writesInFlight.size === 0 && !this.busy) {
-        await this.events.flush();
-        if (this.queue.length === 0 && this.writesInFlight.size === 0) return;
-      }
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
-  }
-
-  private busy = false;
-
   private serviceChanged(key: string): void {
     this.queue.add(key);
     // Quirk Q5, target behaviour: a config refused because it would strand addresses is retried
@@ -166,7 +153,6 @@ export class Controller {
       }
       const key = await this.queue.get();
       if (key === undefined) return;
-      this.busy = true;
       let outcome: Outcome;
       try {
         outcome = await this.process(key);
@@ -190,7 +176,6 @@ export class Controller {
           break;
       }
       this.queue.done(key);
-      this.busy = false;
     }
   }
 
