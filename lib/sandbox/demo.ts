@@ -673,9 +673,11 @@ ${NODES.map((n) => `- addresses: ["${n.ip}"]\n  conditions:\n    ready: true\n  
   /** Log tails of the controller and the speakers (printed after a failure). */
   logTails(): string {
     if (!this.dir) return '';
-    const parts = [`--- controller (${this.logPath('controller')})`, tail(this.logPath('controller'))];
-    for (const n of NODES) parts.push(`--- speaker ${n.name} (${this.logPath(`speaker-${n.name}`)})`, tail(this.logPath(`speaker-${n.name}`)));
-    if (this.frr) parts.push(`--- router bgpd`, this.frr.log().trimEnd().split('\n').slice(-10).join('\n'));
+    const parts: string[] = [];
+    for (const name of ['controller', ...NODES.map((n) => `speaker-${n.name}`)]) {
+      if (existsSync(this.logPath(name))) parts.push(`--- ${name} (${this.logPath(name)})`, tail(this.logPath(name)));
+    }
+    if (this.frr) parts.push('--- router bgpd', this.frr.log().trimEnd().split('\n').slice(-10).join('\n'));
     return parts.join('\n');
   }
 

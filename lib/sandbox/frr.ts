@@ -50,6 +50,17 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
   }
 }
 
+/** Polls `ready` every 20 ms (blocking) for at most `timeoutMs`; returns whether it became true. */
+function waitSync(ready: () => boolean, timeoutMs: number): boolean {
+  const end = Date.now() + timeoutMs;
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!ready()) {
+    if (Date.now() > end) return false;
+    Atomics.wait(cell, 0, 0, 20);
+  }
+  return true;
+}
+
 export interface FRROptions {
   /** Also run zebra, so bgpd's best routes are installed in the namespace's kernel (default false). */
   readonly zebra?: boolean;
@@ -103,6 +114,8 @@ export class FRR {
       // foreground, drops to user frr; -z: its zserv socket in our directory
       this.zebraProc = this.net.spawn(this.host, ZEBRA, ['-f', join(this.dir, 'zebra.conf'), '-i', join(this.dir, 'zebra.pid'), '-z', this.zservPath, '--vty_socket', this.dir, '-P', '0', '--log', `file:${join(this.dir, 'zebra.log')}`], { stdio: 'ignore' });
     }
+    // bgpd connects to zebra once at start and then retries slowly: let zebra's socket appear first
+    if (this.zebra) waitSync(() => existsSync(this.zservPath), 10_000);
     // -S: no privilege drop, -Z: no zebra, foreground so TestNetwork.destroy() kills it
     const zebraArgs = this.zebra ? ['-z', this.zservPath] : ['-Z'];
     this.proc = this.net.spawn(this.host, BGPD, ['-S', ...zebraArgs, '-f', join(this.dir, 'bgpd.conf'), '-i', join(this.dir, 'bgpd.pid'), '--vty_socket', this.dir, '-P', '0', '--log', `file:${join(this.dir, 'bgpd.log')}`], { stdio: 'ignore' });
