@@ -579,11 +579,15 @@ ${NODES.map((n) => `- addresses: ["${n.ip}"]\n  conditions:\n    ready: true\n  
     const ip = this.address('web-layer2');
     this.step(`Layer 2: which node answers ARP for ${ip} (arping from the client)`);
     const byMac = new Map(NODES.map((n) => [n.mac.toLowerCase(), n.name]));
-    const macs = await until(`an ARP reply for ${ip}`, this.timeoutMs, async () => {
+    // until one node answers: while the speakers' memberlist is still converging, each may
+    // briefly elect itself; the settled state must be exactly one answering node
+    let lastSeen: string[] = [];
+    const macs = await until(`exactly one node answering ARP for ${ip}`, this.timeoutMs, async () => {
       const out = await this.nsExec(CLIENT.name, 'arping', ['-c', '3', '-w', '4', '-I', 'eth0', ip], 10_000).catch((err: { stdout?: string }) => err.stdout ?? '');
       const seen = [...out.matchAll(/reply from [0-9.]+ \[([0-9A-Fa-f:]+)\]/g)].map((m) => (m[1] ?? '').toLowerCase());
-      return seen.length > 0 ? { seen, out } : undefined;
-    }, 500);
+      lastSeen = seen;
+      return seen.length > 0 && new Set(seen).size === 1 ? { seen, out } : undefined;
+    }, 500).catch((err: unknown) => this.fail(`${err instanceof Error ? err.message : String(err)}; last replies from ${lastSeen.length ? [...new Set(lastSeen)].join(', ') : 'no MAC'}`));
     this.detail(`$ arping -c 3 -I eth0 ${ip}`);
     this.detail(macs.out.trimEnd());
     const distinct = [...new Set(macs.seen)];
