@@ -211,6 +211,7 @@ test('source-address: the session runs from the configured local address (with M
 
 test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), AS_PATH goes out in 2-octet form, IPv6 is held back', async () => {
   const d = driver('node7');
+  const diag = (): string => `\nours: ${JSON.stringify(d.events.slice(-10))}\nFRR log: ${frr.log().split('\n').filter((l) => l.includes('198.51.100.17')).slice(-10).join('\n')}`;
   await d.waitEvent('ready');
   d.start({ peerAddress: ROUTER, peerASN: 64500, myASN: 64512, holdTimeSeconds: 9 });
   d.setRoutes([route('203.0.113.170/32', [NO_EXPORT]), route('2001:db8:200::170/128')]);
@@ -220,12 +221,13 @@ test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), 
   assert.deepEqual(est?.families, [4]);
   await waitFor('route from the capability-less session', () => (frr.prefixesFrom('198.51.100.17').length === 1 ? true : undefined));
   const [p] = frr.route('203.0.113.170/32');
+  assert.ok(p, `route gone again${diag()}`);
   assert.equal(p.asPath, '64512');
   assert.equal(p.communities, 'no-export');
   const rejected = await d.waitEvent('route-rejected');
   assert.equal(rejected.prefix, '2001:db8:200::170/128');
   const n = frr.json<Record<string, Record<string, unknown>>>('show bgp neighbor 198.51.100.17')['198.51.100.17'];
-  assert.equal(n?.bgpState, 'Established', `FRR: ${JSON.stringify({ lastResetDueTo: n?.lastResetDueTo, lastErrorCodeSubcode: n?.lastErrorCodeSubcode, lastNotificationReason: n?.lastNotificationReason })}; ours: ${JSON.stringify(d.events.slice(-8))}`);
+  assert.equal(n?.bgpState, 'Established', `FRR: ${JSON.stringify({ lastResetDueTo: n?.lastResetDueTo, lastErrorCodeSubcode: n?.lastErrorCodeSubcode, lastNotificationReason: n?.lastNotificationReason })}${diag()}`);
   await d.close();
 });
 
