@@ -203,8 +203,10 @@ export class Informer<T extends KubeObject> {
       try {
         if (!this.resourceVersion) await this.relist();
         if (signal.aborted) break;
+        const startedAt = Date.now();
         const sawEvents = await this.watchOnce();
         if (sawEvents) backoff.reset();
+        else if (Date.now() - startedAt < 1000) await sleep(backoff.next(), signal); // closed at once: don't spin
       } catch (err) {
         if (signal.aborted) break;
         if (err instanceof GoneError || isApiError(err, 410)) {
