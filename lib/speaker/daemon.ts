@@ -86,6 +86,19 @@ interface SessionEntry {
   updatesSeen: number;
 }
 
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** Equal readiness facts (a Service's slices are re-summarised on every event; most events change nothing). */
+function sameReadiness(a: EndpointReadiness | undefined, b: EndpointReadiness | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  return a.source === b.source && a.anyReady === b.anyReady && a.anyHealthy === b.anyHealthy && sameSet(a.readyNodes, b.readyNodes) && sameSet(a.healthyNodes, b.healthyNodes);
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -348,7 +361,7 @@ export class SpeakerDaemon {
     const readiness = this.readiness(key);
     const last = this.applied.get(key);
     const effects: ServiceEffects[] = [];
-    if (!last || last.readiness !== readiness) effects.push(this.state.updateEndpoints(key, readiness));
+    if (!last || !sameReadiness(last.readiness, readiness)) effects.push(this.state.updateEndpoints(key, readiness));
     if (!last || last.service !== svc) effects.push(this.state.updateService(key, svc as ServiceLike | undefined));
     if (effects.length === 0) effects.push(this.state.reconcile(key));
     if (svc === undefined && readiness === undefined) this.applied.delete(key);
