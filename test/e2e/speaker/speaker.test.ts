@@ -266,6 +266,9 @@ test('SIGTERM: the speaker leaves gossip, withdraws its routes and stops answeri
   for (const n of rest) {
     await waitFor(`${n} saw ${owner} leave`, () => (c.speaker(n).find((l) => l.op === 'memberDiscovery' && l.event === 'leave' && l.node === owner) ? true : undefined), 30_000, () => c.describeSpeakers());
   }
+  // the session ended with a NOTIFICATION (Cease), not just a closed TCP connection
+  const neighbour = c.frr.json<Record<string, Record<string, unknown>>>(`show bgp neighbor ${NODE_IP[owner]}`)[NODE_IP[owner]];
+  assert.match(String(neighbour?.lastResetDueTo ?? ''), /notification|cease/i, JSON.stringify({ lastResetDueTo: neighbour?.lastResetDueTo, lastNotificationReason: neighbour?.lastNotificationReason }));
   const remaining = rest.map((n) => NODE_IP[n]).sort().join(',');
   await waitFor(`${bgpIP}/32 no longer via ${owner}`, () => (c.routePaths(`${bgpIP}/32`).nextHops.join(',') === remaining ? true : undefined), 30_000, () => c.describeSpeakers());
   const next = winnerFor(l2IP, rest);
