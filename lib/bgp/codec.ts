@@ -636,7 +636,16 @@ function decodeUpdate(body: Buffer, ctx: CodecContext): UpdateMessage {
   const aLen = body.readUInt16BE(2 + wLen);
   const aStart = 4 + wLen;
   if (aStart + aLen > body.length) E(2 + wLen, `total path attribute length ${aLen} overruns the message`);
-  const attributes = decodeAttributes(body.subarray(aStart, aStart + aLen), ctx, B + aStart);
+  // the NLRI fields are checked first: errors there reset the session (RFC 7606 §3)
+  decodePrefixes(body.subarray(aStart + aLen), 4, B + aStart + aLen, UpdateSubcode.InvalidNetworkField, true);
+  let attributes: PathAttribute[];
+  try {
+    attributes = decodeAttributes(body.subarray(aStart, aStart + aLen), ctx, B + aStart);
+  } catch (err) {
+    // errors inside the attribute section leave the message's framing intact (RFC 7606)
+    if (err instanceof BGPMessageError && err.subcode !== UpdateSubcode.InvalidNetworkField) throw err.asTreatAsWithdraw();
+    throw err;
+  }
   const nlri = decodePrefixes(body.subarray(aStart + aLen), 4, B + aStart + aLen, UpdateSubcode.InvalidNetworkField, ctx.validateOnly);
   const hasNLRI = aStart + aLen < body.length;
   // mandatory well-known attributes (RFC 4271 §6.3, RFC 4760 §4)
@@ -645,7 +654,7 @@ function decodeUpdate(body: Buffer, ctx: CodecContext): UpdateMessage {
   if (reachesRoutes) {
     const missing = !has('origin') ? AttributeType.Origin : !has('as-path') ? AttributeType.ASPath : hasNLRI && !has('next-hop') ? AttributeType.NextHop : 0;
     if (missing !== 0) {
-      fail(ErrorCode.UpdateMessage, UpdateSubcode.MissingWellKnownAttribute, B + aStart, `mandatory attribute ${missing} is missing`, Buffer.from([missing]));
+      throw new BGPMessageError(ErrorCode.UpdateMessage, UpdateSubcode.MissingWellKnownAttribute, B + aStart, `mandatory attribute ${missing} is missing`, Buffer.from([missing]), true);
     }
   }
   return { type: 'update', withdrawn, attributes, nlri };

@@ -138,12 +138,22 @@ export class BGPMessageError extends Error {
     readonly offset: number,
     readonly detail: string,
     readonly data: Buffer = Buffer.alloc(0),
+    /**
+     * True for an error inside the path attributes of an UPDATE whose framing is intact: RFC 7606
+     * lets the receiver treat the routes as withdrawn instead of resetting the session.
+     */
+    readonly treatAsWithdraw = false,
   ) {
     super(`${errorCodeName(code)} / ${errorSubcodeName(code, subcode)} at offset ${offset}: ${detail}`);
   }
 
   /** The same error with other NOTIFICATION data. */
   withData(data: Buffer): BGPMessageError {
-    return new BGPMessageError(this.code, this.subcode, this.offset, this.detail, data);
+    return new BGPMessageError(this.code, this.subcode, this.offset, this.detail, data, this.treatAsWithdraw);
+  }
+
+  /** The same error, marked as one RFC 7606 handles by treat-as-withdraw. */
+  asTreatAsWithdraw(): BGPMessageError {
+    return new BGPMessageError(this.code, this.subcode, this.offset, this.detail, this.data, true);
   }
 }

@@ -358,7 +358,19 @@ export class BGPSession extends EventEmitter<SessionEvents> {
     try {
       for (const raw of conn.framer.push(chunk)) {
         this.restartHoldTimer(conn);
-        this.onMessage(conn, decodeMessage(raw, { fourOctetAS: conn.fourOctetAS, validateOnly: true }));
+        let msg: BGPMessage;
+        try {
+          msg = decodeMessage(raw, { fourOctetAS: conn.fourOctetAS, validateOnly: true });
+        } catch (err) {
+          // RFC 7606: broken path attributes in an UPDATE withdraw that UPDATE's routes rather than
+          // the session. We never use the peer's routes, so the UPDATE is simply dropped.
+          if (err instanceof BGPMessageError && err.treatAsWithdraw && this.established) {
+            this.log.warn({ op: 'receive', code: err.code, subcode: err.subcode, offset: err.offset, error: err.detail }, 'ignoring an UPDATE with malformed path attributes (treat-as-withdraw)');
+            continue;
+          }
+          throw err;
+        }
+        this.onMessage(conn, msg);
         if (conn.closed) return;
       }
     } catch (err) {

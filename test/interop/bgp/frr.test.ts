@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { TestNetwork } from '../../../lib/sandbox/netns.js';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { mergeRoutes, routesForAddress } from '../../../lib/bgp/advertisement.js';
@@ -20,6 +20,7 @@ hostname router
 log file bgpd.log
 router bgp 64500
  bgp router-id ${ROUTER}
+ bgp log-neighbor-changes
  no bgp ebgp-requires-policy
  no bgp network import-check
  timers bgp 3 9
@@ -211,7 +212,10 @@ test('source-address: the session runs from the configured local address (with M
 
 test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), AS_PATH goes out in 2-octet form, IPv6 is held back', async () => {
   const d = driver('node7');
-  const diag = (): string => `\nours: ${JSON.stringify(d.events.slice(-10))}\nFRR log: ${frr.log().split('\n').filter((l) => l.includes('198.51.100.17')).slice(-10).join('\n')}`;
+  const diag = (): string => {
+    execFileSync('sleep', ['2']); // let both sides log what happened
+    return `\nours: ${JSON.stringify(d.events.slice(-10))}\nFRR log: ${frr.log().split('\n').filter((l) => l.includes('198.51.100.17')).slice(-10).join('\n')}`;
+  };
   await d.waitEvent('ready');
   d.start({ peerAddress: ROUTER, peerASN: 64500, myASN: 64512, holdTimeSeconds: 9 });
   d.setRoutes([route('203.0.113.170/32', [NO_EXPORT]), route('2001:db8:200::170/128')]);

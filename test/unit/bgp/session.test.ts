@@ -16,14 +16,14 @@ class ScriptedPeer {
   private waiters: (() => void)[] = [];
   private constructor(private readonly server: Server, readonly port: number) {}
 
-  static async start(onConnect?: (s: Socket, peer: ScriptedPeer) => void): Promise<ScriptedPeer> {
+  static async start(onConnect?: (s: Socket, peer: ScriptedPeer) => void, fourOctetAS = true): Promise<ScriptedPeer> {
     let peer: ScriptedPeer | undefined;
     const server = createServer((sock) => {
       const p = peer as ScriptedPeer;
       p.connections.push(sock);
       const framer = new MessageFramer();
       sock.on('data', (d: Buffer) => {
-        for (const raw of framer.push(d)) p.received.push(decodeMessage(raw));
+        for (const raw of framer.push(d)) p.received.push(decodeMessage(raw, { fourOctetAS }));
         p.wake();
       });
       sock.on('error', () => undefined);
@@ -371,4 +371,33 @@ test('reconnect schedule: 0 s, then 1 s doubling up to 2 min', () => {
     [0, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 120000, 120000],
   );
   assert.equal(reconnectDelay(1000), 120000);
+});
+
+test('RFC 7606: an UPDATE with broken path attributes is dropped (session stays up); a broken NLRI field resets it', async () => {
+  // the peer announces no 4-octet AS capability but sends a 4-octet AS_PATH anyway (seen from FRR
+  // with dont-capability-negotiate): 50 02 000a 02 02 0000fbf4 0000fc00
+  const peer = await ScriptedPeer.start(friendly(open({}, [{ kind: 'multiprotocol', afi: 1, safi: 1 }])), false);
+  const s = session(peer, { backoffInitialMs: 50 });
+  try {
+    s.setAdvertisements(routes(['203.0.113.1/32']));
+    s.start();
+    await peer.until('End-of-RIB', () => peer.of('update').find(isEoR));
+    const hex = (h: string): Buffer => Buffer.from(h.replace(/ /g, ''), 'hex');
+    const update = (body: string): Buffer => {
+      const b = hex(body);
+      return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + b.length, 2]), b]);
+    };
+    peer.connections[0].write(update('0000 0019 40010100 5002000a020200 00fbf4 0000fc00 400304c6336401 20cb00710a'));
+    peer.connections[0].write(KEEPALIVE);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.state, 'established');
+    assert.equal(peer.of('notification').length, 0);
+    // an NLRI prefix of length 33 cannot be skipped: NOTIFICATION UPDATE Error / Invalid Network Field
+    peer.connections[0].write(update('0000 0012 40010100 4002040201fbf4 400304c6336401 21cb00710a00'));
+    const n = await peer.until('NOTIFICATION', () => peer.of('notification')[0]);
+    assert.deepEqual([n.code, n.subcode], [3, 10]);
+  } finally {
+    await s.close();
+    await peer.close();
+  }
 });
