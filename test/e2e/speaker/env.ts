@@ -251,6 +251,20 @@ export class SpeakerCluster {
     });
   }
 
+  /** A core/v1 Endpoints object for the Service (read by speakers running with --disable-epslices). */
+  async applyCoreEndpoints(ns: string, service: string, endpoints: readonly { node: NodeName; ready: boolean; ip: string }[]): Promise<void> {
+    const address = (e: { node: NodeName; ip: string }): object => ({ ip: e.ip, nodeName: e.node });
+    await this.apply({
+      apiVersion: 'v1', kind: 'Endpoints',
+      metadata: { name: service, namespace: ns },
+      subsets: [{
+        addresses: endpoints.filter((e) => e.ready).map(address),
+        notReadyAddresses: endpoints.filter((e) => !e.ready).map(address),
+        ports: [{ port: 8080, protocol: 'TCP' }],
+      }],
+    });
+  }
+
   async deleteService(ns: string, name: string): Promise<void> {
     await this.cp.kubectl(['delete', 'service', '-n', ns, name, '--wait=false']);
     await this.cp.kubectl(['delete', 'endpointslice', '-n', ns, `${name}-abcde`, '--ignore-not-found', '--wait=false']);
@@ -283,7 +297,7 @@ export class SpeakerCluster {
   }
 
   /** Starts (or restarts) the speaker on a node, with the env of the DaemonSet's Pod template. */
-  async startSpeaker(node: NodeName): Promise<SpeakerProcess> {
+  async startSpeaker(node: NodeName, extraArgs: readonly string[] = []): Promise<SpeakerProcess> {
     const old = this.speakers.get(node);
     if (old?.running) throw new Error(`speaker on ${node} is already running`);
     const kubeconfig = await this.relay(node);
@@ -294,6 +308,7 @@ export class SpeakerCluster {
       '--config=config',
       `--log-level=${this.opts.logLevel ?? 'debug'}`,
       `--kubeconfig=${kubeconfig}`,
+      ...extraArgs,
     ], {
       env: {
         ...process.env,

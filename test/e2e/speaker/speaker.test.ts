@@ -278,6 +278,26 @@ test('SIGTERM: the speaker leaves gossip, withdraws its routes and stops answeri
   }, 60_000, () => c.describeSpeakers());
 });
 
+test('--disable-epslices: the speaker reads core/v1 Endpoints instead of EndpointSlices', { timeout: 180_000 }, async () => {
+  const node = NODE_NAMES.find((n) => !c.speaker(n).running) ?? 'node3';
+  if (c.speaker(node).running) await c.stopSpeaker(node, 'SIGTERM');
+  const sp = await c.startSpeaker(node, ['--disable-epslices']);
+  await c.waitForMembers(NODE_NAMES);
+  assert.ok(sp.find((l) => l.endpoints === 'endpoints'), sp.describe());
+  // Local policy with an Endpoints object only (no slice): only the speaker reading Endpoints
+  // sees a ready endpoint on its node; the others see no slice and treat the Service as gone
+  await c.applyService(APP_NS, 'eps', { pool: 'lan', local: true });
+  await c.applyCoreEndpoints(APP_NS, 'eps', [{ node, ready: true, ip: '203.0.113.141' }]);
+  const ip = await c.waitForIngress(APP_NS, 'eps');
+  await waitFor(`arping ${ip} answered by ${node}`, async () => {
+    const got = await c.arping(ip);
+    return got.length > 0 && got.every((m) => m === macOf(node)) ? true : undefined;
+  }, 60_000, () => c.describeSpeakers());
+  // the endpoint turns not ready: withdrawn
+  await c.applyCoreEndpoints(APP_NS, 'eps', [{ node, ready: false, ip: '203.0.113.141' }]);
+  await waitFor(`nobody answers for ${ip}`, async () => ((await c.arping(ip, 2)).length === 0 ? true : undefined), 60_000, () => c.describeSpeakers());
+});
+
 test('RBAC: the speakers ran with the speaker ServiceAccount and were never refused', () => {
   for (const n of NODE_NAMES) {
     const refused = c.speaker(n).problems.filter((l) => /forbidden|\b403\b/i.test(l));
