@@ -230,6 +230,11 @@ test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), 
   assert.equal(p.communities, 'no-export');
   const rejected = await d.waitEvent('route-rejected');
   assert.equal(rejected.prefix, '2001:db8:200::170/128');
+  // FRR sends this peer the other peers' routes, with a 4-octet AS_PATH although it announced no
+  // capability: we must not reset the session over someone else's route (RFC 7606)
+  await sleep(2000);
+  assert.equal(d.count('notification-sent'), 0, `ours: ${JSON.stringify(d.events.slice(-5))}`);
+  assert.equal(d.count('down'), 0);
   const n = frr.json<Record<string, Record<string, unknown>>>('show bgp neighbor 198.51.100.17')['198.51.100.17'];
   assert.equal(n?.bgpState, 'Established', `FRR: ${JSON.stringify({ lastResetDueTo: n?.lastResetDueTo, lastErrorCodeSubcode: n?.lastErrorCodeSubcode, lastNotificationReason: n?.lastNotificationReason })}${diag()}`);
   await d.close();
