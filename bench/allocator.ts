@@ -19,25 +19,13 @@ import { Allocator, type AllocationRequest } from '../lib/allocator/index.js';
 import { LinearScanAllocator } from '../lib/allocator/reference.js';
 import { parsePoolEntry, IPAddress, type Family } from '../lib/ip/index.js';
 import type { AddressPool, Config } from '../lib/config/types.js';
+import { FigureLog, quantile, median } from './lib/figures.js';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 20_000 : 100_000;
 const gc = (globalThis as { gc?: () => void }).gc;
 
-interface Figure {
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-}
-const figures: Figure[] = [];
-
-function report(f: Figure, text: string): void {
-  figures.push(f);
-  console.log(text);
-}
+const log = new FigureLog('allocator');
 
 function poolOf(name: string, addresses: string[]): AddressPool {
   const entries = addresses.map((t) => {
@@ -74,13 +62,7 @@ function keys(n: number, prefix = 'svc'): string[] {
   return out;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-function median(a: Float64Array): number {
-  return percentile(Float64Array.from(a).sort(), 50);
-}
+const percentile = (sorted: Float64Array, p: number): number => quantile(sorted, p / 100);
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
@@ -173,29 +155,29 @@ function reportBaseline(n: number): void {
   mapBaseline(n);
   const b = mapBaseline(n);
   const name = `map-baseline-${n / 1000}k`;
-  report(
+  log.add(
     { case: name, metric: 'cost_last1k_over_first1k', value: Number((b.last1k / b.first1k).toFixed(3)), unit: 'ratio' },
     `${name}: two bare Map insertions per op: median cost of the last 1k / first 1k = ${fmt(b.last1k / b.first1k, 2)} (${fmt(b.first1k, 2)} µs → ${fmt(b.last1k, 2)} µs), last 1k / 10th 1k = ${fmt(b.last1k / b.at10k, 2)}`,
   );
 }
 
 function reportRun(name: string, r: RunFigures): void {
-  report({ case: name, metric: 'assign_per_s', value: Math.round(r.opsPerSecond), unit: '1/s' }, `${name}: ${fmt(r.opsPerSecond)} assignments/s (wall clock)`);
-  report(
+  log.add({ case: name, metric: 'assign_per_s', value: Math.round(r.opsPerSecond), unit: '1/s' }, `${name}: ${fmt(r.opsPerSecond)} assignments/s (wall clock)`);
+  log.add(
     { case: name, metric: 'assign_per_cpu_s', value: Math.round(r.opsPerCpuSecond), unit: '1/s' },
     `${name}: ${fmt(r.opsPerCpuSecond)} assignments per CPU-second (process CPU time incl. GC threads; steadier on a busy machine)`,
   );
-  report({ case: name, metric: 'assign_p50', value: r.p50us, unit: 'us' }, `${name}: p50 ${fmt(r.p50us, 2)} µs per assignment`);
-  report({ case: name, metric: 'assign_p99', value: r.p99us, unit: 'us' }, `${name}: p99 ${fmt(r.p99us, 2)} µs per assignment`);
-  report(
+  log.add({ case: name, metric: 'assign_p50', value: r.p50us, unit: 'us' }, `${name}: p50 ${fmt(r.p50us, 2)} µs per assignment`);
+  log.add({ case: name, metric: 'assign_p99', value: r.p99us, unit: 'us' }, `${name}: p99 ${fmt(r.p99us, 2)} µs per assignment`);
+  log.add(
     { case: name, metric: 'bytes_per_assignment', value: Math.round(r.bytesPerAssignment), unit: 'B' },
     `${name}: ${fmt(r.bytesPerAssignment)} bytes of heap per assignment (allocator state; keys and requests created before)`,
   );
-  report(
+  log.add(
     { case: name, metric: 'cost_last1k_over_first1k', value: Number(r.flatness.toFixed(3)), unit: 'ratio' },
     `${name}: median cost of the last 1k assignments / first 1k = ${fmt(r.flatness, 2)} (${fmt(r.first1kUs, 2)} µs → ${fmt(r.last1kUs, 2)} µs)`,
   );
-  report(
+  log.add(
     { case: name, metric: 'cost_last1k_over_10k', value: Number(r.flatnessFrom10k.toFixed(3)), unit: 'ratio' },
     `${name}: median cost of the last 1k assignments / the 10th 1k = ${fmt(r.flatnessFrom10k, 2)} (${fmt(r.at10kUs, 2)} µs → ${fmt(r.last1kUs, 2)} µs)`,
   );
@@ -238,7 +220,7 @@ function compareWithReference(name: string, config: Config, family: Family): voi
     const ref = allocRateAtFill(() => new LinearScanAllocator(), config, family, fill, refSample);
     const ours = allocRateAtFill(() => new Allocator(), config, family, fill, 100_000);
     const label = `${name}-at-${fill / 1000}k`;
-    report(
+    log.add(
       { case: label, metric: 'allocate_release_per_cpu_s', value: Math.round(ours), unit: '1/s', reference: Math.round(ref), ratio: Math.round(ours / ref) },
       `${label}: ${fmt(ours)} allocate+release per CPU-second at ${fmt(fill)} in use vs linear-scan reference ${fmt(ref, 1)} → ${fmt(ours / ref)}x`,
     );
@@ -280,23 +262,23 @@ function churn(config: Config, n: number): void {
   const cpu = process.cpuUsage(c0);
   const cpuSecs = (cpu.user + cpu.system) / 1e6;
   const name = 'churn-10pct';
-  report(
+  log.add(
     { case: name, metric: 'release_and_assign_per_cpu_s', value: Math.round(victims.length / cpuSecs), unit: '1/s' },
     `${name}: ${fmt(victims.length / cpuSecs)} release+re-assign pairs per CPU-second`,
   );
-  report({ case: name, metric: 'release_and_assign_per_s', value: Math.round(victims.length / secs), unit: '1/s' }, `${name}: ${fmt(victims.length / secs)} release+re-assign pairs/s (${victims.length} random releases on ${fmt(n)})`);
+  log.add({ case: name, metric: 'release_and_assign_per_s', value: Math.round(victims.length / secs), unit: '1/s' }, `${name}: ${fmt(victims.length / secs)} release+re-assign pairs/s (${victims.length} random releases on ${fmt(n)})`);
   const rs = relLat.sort(), as = allocLat.sort();
-  report({ case: name, metric: 'release_p50', value: percentile(rs, 50), unit: 'us' }, `${name}: release p50 ${fmt(percentile(rs, 50), 2)} µs`);
-  report({ case: name, metric: 'release_p99', value: percentile(rs, 99), unit: 'us' }, `${name}: release p99 ${fmt(percentile(rs, 99), 2)} µs`);
-  report({ case: name, metric: 'assign_p50', value: percentile(as, 50), unit: 'us' }, `${name}: re-assign p50 ${fmt(percentile(as, 50), 2)} µs`);
-  report({ case: name, metric: 'assign_p99', value: percentile(as, 99), unit: 'us' }, `${name}: re-assign p99 ${fmt(percentile(as, 99), 2)} µs`);
+  log.add({ case: name, metric: 'release_p50', value: percentile(rs, 50), unit: 'us' }, `${name}: release p50 ${fmt(percentile(rs, 50), 2)} µs`);
+  log.add({ case: name, metric: 'release_p99', value: percentile(rs, 99), unit: 'us' }, `${name}: release p99 ${fmt(percentile(rs, 99), 2)} µs`);
+  log.add({ case: name, metric: 'assign_p50', value: percentile(as, 50), unit: 'us' }, `${name}: re-assign p50 ${fmt(percentile(as, 50), 2)} µs`);
+  log.add({ case: name, metric: 'assign_p99', value: percentile(as, 99), unit: 'us' }, `${name}: re-assign p99 ${fmt(percentile(as, 99), 2)} µs`);
   // setConfig with n allocations: one synchronous stall of the event loop
   const same = configOf(config.pools.map((p) => ({ ...p, name: `${p.name}-renamed` })));
   const s = performance.now();
   const v = a.setConfig(same);
   const ms = performance.now() - s;
   if (!v.ok) throw new Error(v.message);
-  report(
+  log.add(
     { case: `setconfig-${n / 1000}k`, metric: 'setconfig_ms', value: Number(ms.toFixed(1)), unit: 'ms' },
     `setconfig-${n / 1000}k: adopting a config that renames the pool (spaces kept) with ${fmt(n)} allocations takes ${fmt(ms, 1)} ms`,
   );
@@ -306,7 +288,7 @@ function churn(config: Config, n: number): void {
   const v2 = a.setConfig(moved);
   const ms2 = performance.now() - s2;
   if (!v2.ok) throw new Error(v2.message);
-  report(
+  log.add(
     { case: `setconfig-moved-${n / 1000}k`, metric: 'setconfig_ms', value: Number(ms2.toFixed(1)), unit: 'ms' },
     `setconfig-moved-${n / 1000}k: adopting a config that re-lays the pool out (every address re-located) with ${fmt(n)} allocations takes ${fmt(ms2, 1)} ms`,
   );
@@ -330,7 +312,7 @@ function main(): void {
   churn(v4, N);
   compareWithReference('v4-/14', v4, 4);
   compareWithReference('v6-/64', v6, 6);
-  for (const f of figures) console.log(JSON.stringify({ bench: 'allocator', ...f }));
+  log.printJSON();
 }
 
 main();

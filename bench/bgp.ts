@@ -25,6 +25,7 @@ import { TestNetwork } from '../lib/sandbox/netns.js';
 import { FRR, SpeakerDriver, requireFRR, sleep, waitFor } from '../test/interop/bgp/harness.js';
 import type { DriverRoute } from '../test/interop/bgp/speaker-driver.js';
 import { existsSync } from 'node:fs';
+import { FigureLog, median, type FigureInput } from './lib/figures.js';
 
 const args = process.argv.slice(2);
 const argNum = (name: string, dflt: number): number => {
@@ -177,12 +178,6 @@ async function runExaBGP(net: TestNetwork, frr: FRR, list: string[]): Promise<Ru
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 async function main(): Promise<void> {
   requireFRR();
   if (!existsSync('/usr/sbin/exabgp')) throw new Error('/usr/sbin/exabgp is missing: run scripts/setup.sh (Debian package "exabgp")');
@@ -219,16 +214,15 @@ async function main(): Promise<void> {
     net.destroy();
     frr.cleanup();
   }
-  const figures: Record<string, unknown>[] = [];
+  const log = new FigureLog('bgp');
   const fig = (c: string, metric: string, value: number, unit: string, reference?: number, text?: string): void => {
-    const f: Record<string, unknown> = { bench: 'bgp', case: c, metric, value: Math.round(value * 100) / 100, unit };
+    const f: FigureInput = { case: c, metric, value: Math.round(value * 100) / 100, unit };
     if (reference !== undefined) {
       f.reference = Math.round(reference * 100) / 100;
       f.reference_impl = 'exabgp-4.2';
       if (value > 0) f.ratio = Math.round((reference / value) * 100) / 100;
     }
-    figures.push(f);
-    console.log(text ?? `${c} ${metric}: ${f.value} ${unit}${reference !== undefined ? ` (ExaBGP ${f.reference} ${unit}, ratio ${f.ratio})` : ''}`);
+    log.add(f, text ?? `${c} ${metric}: ${f.value} ${unit}${reference !== undefined ? ` (ExaBGP ${f.reference} ${unit}, ratio ${f.ratio})` : ''}`);
   };
   const m = (rs: RunResult[], k: keyof RunResult): number => median(rs.map((r) => Number(r[k])));
   const c = `advertise-${N}x/32`;
@@ -242,7 +236,7 @@ async function main(): Promise<void> {
   console.log(`extended messages (RFC 8654, up to 65535 bytes) per FRR: ours "${ours[0].extendedMessage}", ExaBGP "${exa[0].extendedMessage}"`);
   fig(c, 'event_loop_p99_ms', m(ours, 'eventLoopP99Ms'), 'ms', undefined, `our event-loop delay p99 during the announcement: ${m(ours, 'eventLoopP99Ms').toFixed(1)} ms`);
   console.log(`machine load average (1 min) at the end: ${loadavg()[0].toFixed(1)} on ${availableParallelism()} cores; event-loop and CPU figures include waiting for a CPU`);
-  for (const f of figures) console.log(JSON.stringify(f));
+  log.printJSON();
 }
 
 main().catch((err: unknown) => {

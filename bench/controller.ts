@@ -20,28 +20,14 @@ import { fileURLToPath } from 'node:url';
 import { startControlPlane, type ControlPlane } from '../lib/sandbox/controlplane.js';
 import { KubeClient, loadKubeConfig, Informer, type Service } from '../lib/k8s/index.js';
 import { silentLogger } from '../lib/util/log.js';
+import { FigureLog } from './lib/figures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const NS = 'metallb-system';
 const CONTROLLER_USER = `system:serviceaccount:${NS}:controller`;
 const UPSTREAM_SERVICES_PER_S = 5 / 2;
 
-interface Figure {
-  bench: 'controller';
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-  note?: string;
-}
-
-const figures: Figure[] = [];
-function report(f: Omit<Figure, 'bench'>, text: string): void {
-  figures.push({ bench: 'controller', ...f });
-  console.log(text);
-}
+const log = new FigureLog('controller');
 
 const AUDIT_POLICY = JSON.stringify({
   apiVersion: 'audit.k8s.io/v1',
@@ -198,19 +184,19 @@ async function runCase(count: number): Promise<void> {
     const idleLag1 = await probe1.stop();
     const sps = count / seconds;
     const label = `${count}-services`;
-    report({ case: label, metric: 'time_to_all_assigned', value: +seconds.toFixed(3), unit: 's' },
+    log.add({ case: label, metric: 'time_to_all_assigned', value: +seconds.toFixed(3), unit: 's' },
       `controller ${label}: all ${count} Services assigned ${seconds.toFixed(2)} s after the first create (creates took ${((createdAt - t0) / 1000).toFixed(2)} s)`);
-    report({ case: label, metric: 'api_server_creates_per_s', value: Math.round(count / ((createdAt - t0) / 1000)), unit: '1/s', note: 'how fast the API server accepted the creates: the ceiling of the end-to-end rate' },
+    log.add({ case: label, metric: 'api_server_creates_per_s', value: Math.round(count / ((createdAt - t0) / 1000)), unit: '1/s', note: 'how fast the API server accepted the creates: the ceiling of the end-to-end rate' },
       `controller ${label}: the API server accepted ${(count / ((createdAt - t0) / 1000)).toFixed(0)} creates/s (ceiling of the end-to-end rate)`);
-    report({ case: label, metric: 'services_per_s', value: Math.round(sps), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +(sps / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
+    log.add({ case: label, metric: 'services_per_s', value: Math.round(sps), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +(sps / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
       `controller ${label}: ${sps.toFixed(0)} Services/s end to end (upstream's client-side limit allows at most ${UPSTREAM_SERVICES_PER_S}/s)`);
-    report({ case: label, metric: 'api_requests_per_service', value: +(audit.length / count).toFixed(3), unit: 'requests' },
+    log.add({ case: label, metric: 'api_requests_per_service', value: +(audit.length / count).toFixed(3), unit: 'requests' },
       `controller ${label}: ${(audit.length / count).toFixed(3)} API requests per Service (${audit.length} in total, from the API server's audit log)`);
-    report({ case: label, metric: 'api_writes_per_service', value: +(writes / count).toFixed(3), unit: 'requests' },
+    log.add({ case: label, metric: 'api_writes_per_service', value: +(writes / count).toFixed(3), unit: 'requests' },
       `controller ${label}: ${(writes / count).toFixed(3)} API writes per Service (${statusWrites} status updates, ${eventWrites} event writes)`);
-    report({ case: label, metric: 'peak_rss', value: +(rss / 1048576).toFixed(1), unit: 'MB' },
+    log.add({ case: label, metric: 'peak_rss', value: +(rss / 1048576).toFixed(1), unit: 'MB' },
       `controller ${label}: peak RSS ${(rss / 1048576).toFixed(1)} MB`);
-    report({ case: label, metric: 'event_loop_lag_p99', value: +(lagP99 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag1 * 1000).toFixed(1), ratio: +(lagP99 / idleLag1).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
+    log.add({ case: label, metric: 'event_loop_lag_p99', value: +(lagP99 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag1 * 1000).toFixed(1), ratio: +(lagP99 / idleLag1).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
       `controller ${label}: event-loop lag p99 ${(lagP99 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag1 * 1000).toFixed(1)} ms)`);
     await burst.informer.stop();
 
@@ -233,15 +219,15 @@ async function runCase(count: number): Promise<void> {
     const lag2 = await metricValue(port2, 'nodejs_eventloop_lag_p99_seconds');
     const idleLag2 = await probe2.stop();
     const label2 = `${count}-pending-at-start`;
-    report({ case: label2, metric: 'time_to_all_assigned', value: +seconds2.toFixed(3), unit: 's' },
+    log.add({ case: label2, metric: 'time_to_all_assigned', value: +seconds2.toFixed(3), unit: 's' },
       `controller ${label2}: ${count} pending Services (of ${2 * count}) assigned ${seconds2.toFixed(2)} s after the controller started`);
-    report({ case: label2, metric: 'services_per_s', value: Math.round(count / seconds2), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +((count / seconds2) / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
+    log.add({ case: label2, metric: 'services_per_s', value: Math.round(count / seconds2), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +((count / seconds2) / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
       `controller ${label2}: ${(count / seconds2).toFixed(0)} Services/s from start (incl. list and sync)`);
-    report({ case: label2, metric: 'api_writes_per_service', value: +(writes2 / count).toFixed(3), unit: 'requests' },
+    log.add({ case: label2, metric: 'api_writes_per_service', value: +(writes2 / count).toFixed(3), unit: 'requests' },
       `controller ${label2}: ${(writes2 / count).toFixed(3)} API writes per new Service (${audit2.length} requests in total; the ${count} already assigned cost none)`);
-    report({ case: label2, metric: 'peak_rss', value: +(rss2 / 1048576).toFixed(1), unit: 'MB' },
+    log.add({ case: label2, metric: 'peak_rss', value: +(rss2 / 1048576).toFixed(1), unit: 'MB' },
       `controller ${label2}: peak RSS ${(rss2 / 1048576).toFixed(1)} MB with ${2 * count} Services cached`);
-    report({ case: label2, metric: 'event_loop_lag_p99', value: +(lag2 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag2 * 1000).toFixed(1), ratio: +(lag2 / idleLag2).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
+    log.add({ case: label2, metric: 'event_loop_lag_p99', value: +(lag2 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag2 * 1000).toFixed(1), ratio: +(lag2 / idleLag2).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
       `controller ${label2}: event-loop lag p99 ${(lag2 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag2 * 1000).toFixed(1)} ms)`);
     await backlog.informer.stop();
     watcher.close();
@@ -257,4 +243,4 @@ async function runCase(count: number): Promise<void> {
 
 const counts = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
 for (const n of counts.length ? counts : [1000, 5000]) await runCase(n);
-for (const f of figures) console.log(JSON.stringify(f));
+log.printJSON();

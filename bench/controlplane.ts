@@ -17,37 +17,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startControlPlane, resolveBinaries, DEFAULT_K8S_VERSION, type StartupPhases } from '../lib/sandbox/controlplane.js';
-
-interface Figure {
-  bench: 'controlplane';
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-}
+import { FigureLog, median, quantile, sorted, type FigureInput } from './lib/figures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const script = join(root, 'scripts', 'k8s-binaries.sh');
-const figures: Figure[] = [];
+const log = new FigureLog('controlplane');
 
 function record(caseName: string, metric: string, value: number, unit: string, reference?: number): void {
-  const f: Figure = { bench: 'controlplane', case: caseName, metric, value: Math.round(value * 1000) / 1000, unit };
+  const f: FigureInput = { case: caseName, metric, value: Math.round(value * 1000) / 1000, unit };
   if (reference !== undefined && reference > 0) {
     f.reference = Math.round(reference * 1000) / 1000;
     f.ratio = Math.round((value / reference) * 1000) / 1000;
   }
-  figures.push(f);
   const ref = f.reference !== undefined ? ` (reference ${f.reference} ${unit}, ratio ${f.ratio})` : '';
-  console.log(`${caseName.padEnd(34)} ${metric.padEnd(14)} ${String(f.value).padStart(10)} ${unit}${ref}`);
+  log.add(f, `${caseName.padEnd(34)} ${metric.padEnd(14)} ${String(f.value).padStart(10)} ${unit}${ref}`);
 }
 
-function quantile(values: readonly number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-}
-const median = (v: readonly number[]): number => quantile(v, 0.5);
 
 function timeScript(env: NodeJS.ProcessEnv): number {
   const t0 = performance.now();
@@ -114,7 +99,7 @@ const warm: Awaited<ReturnType<typeof oneStart>>[] = [];
 for (let i = 0; i < starts; i++) warm.push(await oneStart());
 const warmStarts = warm.map((w) => w.startMs);
 record('warm-start', 'median_ms', median(warmStarts), 'ms', first.startMs);
-record('warm-start', 'p95_ms', quantile(warmStarts, 0.95), 'ms');
+record('warm-start', 'p95_ms', quantile(sorted(warmStarts), 0.95), 'ms');
 record('stop', 'median_ms', median(warm.map((w) => w.stopMs)), 'ms');
 for (const k of ['pkiMs', 'etcdMs', 'apiserverReadyMs', 'namespacesMs'] as const) {
   record(`warm-start-phase-${k.replace(/Ms$/, '')}`, 'median_ms', median(warm.map((w) => w.phases[k])), 'ms');
@@ -134,4 +119,4 @@ for (let i = 0; i < 3; i++) {
 }
 record('kubectl-apply-manifests', 'median_ms', median(applies), 'ms');
 
-for (const f of figures) console.log(JSON.stringify(f));
+log.printJSON();

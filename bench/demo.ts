@@ -7,26 +7,20 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Demo } from '../lib/sandbox/demo.js';
+import { FigureLog, median, type FigureInput } from './lib/figures.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });
 const runs = Number(args.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
 
-interface Figure { bench: 'demo'; case: string; metric: string; value: number; unit: string; reference?: number; ratio?: number }
-const figures: Figure[] = [];
+const log = new FigureLog('demo');
 function record(c: string, metric: string, value: number, unit: string, reference?: number): void {
-  const f: Figure = { bench: 'demo', case: c, metric, value: Math.round(value * 100) / 100, unit };
+  const f: FigureInput = { case: c, metric, value: Math.round(value * 100) / 100, unit };
   if (reference !== undefined) {
     f.reference = Math.round(reference * 100) / 100;
     f.ratio = Math.round((value / reference) * 100) / 100;
   }
-  figures.push(f);
-  console.log(`${c.padEnd(34)} ${metric.padEnd(10)} ${f.value} ${unit}${reference !== undefined ? `  (reference ${f.reference}, ratio ${f.ratio})` : ''}`);
-}
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+  log.add(f, `${c.padEnd(34)} ${metric.padEnd(10)} ${f.value} ${unit}${reference !== undefined ? `  (reference ${f.reference}, ratio ${f.ratio})` : ''}`);
 }
 function rssMiB(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
@@ -64,4 +58,4 @@ record('services-to-announced-and-checked', 'median_s', median(untilAnnounced) /
 for (const k of KEYS) if (steps.has(k)) record(`step-${k}`, 'median_s', median(steps.get(k) ?? []) / 1000, 's');
 record('controller-idle', 'rss_mib', median(rss.controller), 'MiB');
 record('speaker-idle', 'rss_mib', median(rss.speaker), 'MiB');
-for (const f of figures) console.log(JSON.stringify(f));
+log.printJSON();

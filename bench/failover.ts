@@ -20,6 +20,7 @@ import { mustParseIP } from '../lib/ip/index.js';
 import { electionKeyForIPs, electionWinner } from '../lib/speaker/election.js';
 import { fileURLToPath } from 'node:url';
 import { CLIENT_IP, CLIENT_MAC, NODE_IP, NODE_MAC, NODE_NAMES, ROUTER_IP, ASN, SpeakerCluster, waitFor, type NodeName } from '../test/e2e/speaker/env.js';
+import { FigureLog, quantile, sorted } from './lib/figures.js';
 
 const ARP_PROBE = fileURLToPath(new URL('../test/e2e/speaker/arp-probe.js', import.meta.url));
 
@@ -46,33 +47,19 @@ address-pools:
   - 203.0.113.0/26
 `;
 
-interface Figure {
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-}
-const figures: Figure[] = [];
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
+const log = new FigureLog('failover');
 
 /** Median and p95; with `reference` samples (measured in the same trials) also their median and the ratio. */
 function report(caseName: string, samples: number[], what: string, reference?: number[]): void {
-  const s = [...samples].sort((a, b) => a - b);
-  const median = percentile(s, 50);
-  const p95 = percentile(s, 95);
-  const refMedian = reference ? percentile([...reference].sort((a, b) => a - b), 50) : undefined;
+  const s = sorted(samples);
+  const median = quantile(s, 0.5);
+  const p95 = quantile(s, 0.95);
+  const refMedian = reference ? quantile(sorted(reference), 0.5) : undefined;
   const refText = refMedian !== undefined ? ` (failure detection alone: median ${refMedian.toFixed(0)} ms, ratio ${(median / refMedian).toFixed(2)})` : '';
   console.log(`${caseName}: ${what}: median ${median.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms, min ${s[0]?.toFixed(0)} ms, max ${s[s.length - 1]?.toFixed(0)} ms over ${s.length} trials${refText}`);
   const ref = refMedian !== undefined ? { reference: Math.round(refMedian), ratio: Number((median / refMedian).toFixed(3)) } : {};
-  figures.push({ case: caseName, metric: 'median_ms', value: Math.round(median), unit: 'ms', ...ref });
-  figures.push({ case: caseName, metric: 'p95_ms', value: Math.round(p95), unit: 'ms' });
+  log.add({ case: caseName, metric: 'median_ms', value: Math.round(median), unit: 'ms', ...ref });
+  log.add({ case: caseName, metric: 'p95_ms', value: Math.round(p95), unit: 'ms' });
 }
 
 function winner(ip: string, nodes: readonly NodeName[]): NodeName {
@@ -194,7 +181,7 @@ async function main(): Promise<void> {
     await failover('lan');
     await failover('fast');
   }
-  for (const f of figures) console.log(JSON.stringify({ bench: 'failover', ...f }));
+  log.printJSON();
 }
 
 main().catch((err: unknown) => {

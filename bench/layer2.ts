@@ -30,6 +30,7 @@ import { EtherType } from '../lib/layer2/ethernet.js';
 import { FrameSocket } from '../lib/layer2/sockets.js';
 import { TestNetwork, requireRoot } from '../lib/sandbox/netns.js';
 import { LineProcess, startResponder } from '../test/e2e/layer2/helpers.js';
+import { FigureLog, type FigureInput } from './lib/figures.js';
 
 const { values } = parseArgs({
   options: {
@@ -152,7 +153,6 @@ async function runFlood(net: TestNetwork, target: string, seconds: number): Prom
   return (await p.next((seconds + 30) * 1000)) as unknown as FloodResult;
 }
 
-interface Figure { case: string; metric: string; value: number; unit: string; reference?: number; ratio?: number }
 
 async function main(): Promise<void> {
   requireRoot('bench layer2');
@@ -162,11 +162,8 @@ async function main(): Promise<void> {
     { name: 'node1', v4: `${NODE_IP}/24`, mac: '02:00:00:00:00:11' },
     { name: 'client', v4: '198.51.100.100/24', mac: '02:00:00:00:00:64' },
   ]);
-  const figures: Figure[] = [];
-  const say = (f: Figure, text: string): void => {
-    figures.push(f);
-    console.log(text);
-  };
+  const log = new FigureLog('layer2');
+  const say = (f: FigureInput, text: string): void => void log.add(f, text);
   try {
     console.log(`ARP flood, ${SECONDS} s per responder in ${ROUNDS} interleaved slices, ${WINDOW} requests in flight, 2 namespaces on one bridge (${new Date().toISOString()})`);
     // ours: the responder process answers for an address nobody has configured; the kernel
@@ -195,7 +192,7 @@ async function main(): Promise<void> {
     const rate = (r: { replies: number; seconds: number }) => r.replies / r.seconds;
     const perK = (ms: number, r: { replies: number }) => (ms / r.replies) * 1000;
     const c = `arp-flood-${SECONDS}s-w${WINDOW}`;
-    const fig = (metric: string, value: number, unit: string, reference: number): Figure =>
+    const fig = (metric: string, value: number, unit: string, reference: number): FigureInput =>
       ({ case: c, metric, value: +value.toFixed(4), unit, reference: +reference.toFixed(4), ratio: +(value / reference).toFixed(4) });
     say(fig('replies_per_s', rate(ours), '1/s', rate(kernel)),
       `replies/s:            ours ${rate(ours).toFixed(0)}  kernel ${rate(kernel).toFixed(0)}  ratio ${(rate(ours) / rate(kernel)).toFixed(3)}  (lost: ours ${ours.lost}, kernel ${kernel.lost})`);
@@ -212,7 +209,7 @@ async function main(): Promise<void> {
   } finally {
     net.destroy();
   }
-  for (const f of figures) console.log(JSON.stringify({ bench: 'layer2', ...f }));
+  log.printJSON();
 }
 
 if (values.role === 'flood') await flood(values.target ?? '');

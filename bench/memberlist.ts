@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PeerProcess, freePort, goPeerBinary, type PeerEvent } from '../test/interop/memberlist/harness.js';
+import { FigureLog, quantile, sorted } from './lib/figures.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -34,15 +35,7 @@ const HOST = '127.0.0.1';
 type Kind = 'go' | 'ts';
 type Profile = 'lan' | 'fast';
 
-interface Figure {
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-}
-const figures: Figure[] = [];
+const log = new FigureLog('memberlist');
 
 /**
  * Waits argv[1] ms, then samples its event-loop delay (as ts-peer does) for argv[2] ms and prints
@@ -74,12 +67,6 @@ function spawnPeer(kind: Kind, name: string, port: number, profile: Profile, joi
 async function stopAll(): Promise<void> {
   await Promise.all([...processes].map((p) => p.stop()));
   processes.clear();
-}
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[idx]!;
 }
 
 const waitLimit = (profile: Profile): number => (profile === 'lan' ? 120_000 : 30_000);
@@ -139,12 +126,12 @@ async function detectionTrials(kind: Kind, profile: Profile, mode: 'kill' | 'lea
 }
 
 function reportDistribution(caseName: string, ours: number[], go: number[]): void {
-  const a = [...ours].sort((x, y) => x - y);
-  const b = [...go].sort((x, y) => x - y);
+  const a = sorted(ours);
+  const b = sorted(go);
   for (const [metric, q] of [['median_ms', 0.5], ['p95_ms', 0.95]] as const) {
     const v = quantile(a, q);
     const r = quantile(b, q);
-    figures.push({ case: caseName, metric, value: v, unit: 'ms', reference: r, ratio: Number((v / r).toFixed(3)) });
+    log.add({ case: caseName, metric, value: v, unit: 'ms', reference: r, ratio: Number((v / r).toFixed(3)) });
     console.log(`${caseName}: ${metric.replace('_ms', '')} ${v} ms (Go memberlist ${r} ms, ratio ${(v / r).toFixed(2)}) over ${a.length} trials`);
   }
 }
@@ -189,18 +176,18 @@ async function loadFigures(): Promise<void> {
   const stats = await ts.stats();
   const p99 = Number(stats.loop_delay_p99_ms);
   const cpuCase = `load-${profile}-50`;
-  figures.push({ case: cpuCase, metric: 'cpu_percent', value: Number(cpuTs.toFixed(2)), unit: '%', reference: Number(cpuGo.toFixed(2)), ratio: Number((cpuTs / cpuGo).toFixed(3)) });
+  log.add({ case: cpuCase, metric: 'cpu_percent', value: Number(cpuTs.toFixed(2)), unit: '%', reference: Number(cpuGo.toFixed(2)), ratio: Number((cpuTs / cpuGo).toFixed(3)) });
   console.log(`${cpuCase}: CPU ${cpuTs.toFixed(2)} % of one core (Go memberlist ${cpuGo.toFixed(2)} %, ratio ${(cpuTs / cpuGo).toFixed(2)}) over ${wall.toFixed(0)} s`);
   const rssTs = u1.ts.rssBytes / 1048576;
   const rssGo = u1.go.rssBytes / 1048576;
-  figures.push({ case: cpuCase, metric: 'rss_mib', value: Number(rssTs.toFixed(1)), unit: 'MiB', reference: Number(rssGo.toFixed(1)), ratio: Number((rssTs / rssGo).toFixed(3)) });
+  log.add({ case: cpuCase, metric: 'rss_mib', value: Number(rssTs.toFixed(1)), unit: 'MiB', reference: Number(rssGo.toFixed(1)), ratio: Number((rssTs / rssGo).toFixed(3)) });
   console.log(`${cpuCase}: RSS ${rssTs.toFixed(1)} MiB (Go memberlist ${rssGo.toFixed(1)} MiB, ratio ${(rssTs / rssGo).toFixed(2)}); Node's baseline RSS is part of ours`);
   const cpuIdle = (100 * (u1.idle.cpuSeconds - u0.idle.cpuSeconds)) / wall;
   const rssIdle = u1.idle.rssBytes / 1048576;
   console.log(`${cpuCase}: an idle Node.js process in the same window: CPU ${cpuIdle.toFixed(2)} %, RSS ${rssIdle.toFixed(1)} MiB`);
-  figures.push({ case: cpuCase, metric: 'cpu_percent_idle_node', value: Number(cpuIdle.toFixed(2)), unit: '%' });
-  figures.push({ case: cpuCase, metric: 'rss_mib_idle_node', value: Number(rssIdle.toFixed(1)), unit: 'MiB' });
-  figures.push({ case: cpuCase, metric: 'event_loop_delay_p99_ms', value: Number(p99.toFixed(2)), unit: 'ms', reference: Number(idleLoopP99.toFixed(2)), ratio: Number((p99 / Math.max(0.01, idleLoopP99)).toFixed(3)) });
+  log.add({ case: cpuCase, metric: 'cpu_percent_idle_node', value: Number(cpuIdle.toFixed(2)), unit: '%' });
+  log.add({ case: cpuCase, metric: 'rss_mib_idle_node', value: Number(rssIdle.toFixed(1)), unit: 'MiB' });
+  log.add({ case: cpuCase, metric: 'event_loop_delay_p99_ms', value: Number(p99.toFixed(2)), unit: 'ms', reference: Number(idleLoopP99.toFixed(2)), ratio: Number((p99 / Math.max(0.01, idleLoopP99)).toFixed(3)) });
   console.log(`${cpuCase}: our member's event-loop delay p99 ${p99.toFixed(2)} ms beyond the 20 ms sampling interval (an idle Node.js process: ${idleLoopP99.toFixed(2)} ms; target < 20 ms)`);
   console.log(`${cpuCase}: both measured members still saw all 50 members at the end: ${stillFull}`);
   await stopAll();
@@ -232,7 +219,7 @@ async function main(): Promise<void> {
     await stopAll();
   }
   console.log(`(took ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  for (const f of figures) console.log(JSON.stringify({ bench: 'memberlist', ...f }));
+  log.printJSON();
 }
 
 await main();

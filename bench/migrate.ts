@@ -8,13 +8,9 @@ import { cpus, loadavg } from 'node:os';
 import yaml from 'js-yaml';
 import { validateText } from '../lib/config/validate-command.js';
 import { migrateText } from '../lib/migrate/index.js';
+import { FigureLog } from './lib/figures.js';
 
-interface Figure { bench: string; case: string; metric: string; value: number; unit: string; reference?: number; ratio?: number }
-const figures: Figure[] = [];
-function report(f: Figure, text: string): void {
-  figures.push(f);
-  console.log(text);
-}
+const log = new FigureLog('migrate');
 
 const TYPICAL = `peers:
 - {peer-address: 192.0.2.1, peer-asn: 64500, my-asn: 64500, hold-time: 30s}
@@ -68,9 +64,9 @@ function main(): void {
     const kib = Buffer.byteLength(text) / 1024;
     const migrateMs = timePerRun(() => { migrateText(text, { source: name }); }, minMs);
     const validateMs = timePerRun(() => { validateText(name, text); }, minMs);
-    report({ bench: 'migrate', case: name, metric: 'migrate_ms', value: +migrateMs.toFixed(3), unit: 'ms', reference: +validateMs.toFixed(3), ratio: +(migrateMs / validateMs).toFixed(2) },
+    log.add({ case: name, metric: 'migrate_ms', value: +migrateMs.toFixed(3), unit: 'ms', reference: +validateMs.toFixed(3), ratio: +(migrateMs / validateMs).toFixed(2) },
       `${name} (${kib.toFixed(0)} KiB in, ${first.objects.length} objects, ${(Buffer.byteLength(first.yaml) / 1024).toFixed(0)} KiB out): migrate ${migrateMs.toFixed(3)} ms/run; validate alone ${validateMs.toFixed(3)} ms/run (ratio ${(migrateMs / validateMs).toFixed(2)})`);
-    report({ bench: 'migrate', case: name, metric: 'objects_per_s', value: Math.round(first.objects.length / (migrateMs / 1000)), unit: '1/s' },
+    log.add({ case: name, metric: 'objects_per_s', value: Math.round(first.objects.length / (migrateMs / 1000)), unit: '1/s' },
       `${name}: ${Math.round(first.objects.length / (migrateMs / 1000))} objects/s end to end`);
     if (name === 'typical') continue; // a few KiB: below the noise of a heap measurement
     gc?.();
@@ -78,10 +74,10 @@ function main(): void {
     const held = migrateText(text, { source: name });
     gc?.();
     const grown = (process.memoryUsage().heapUsed - before) / (1024 * 1024);
-    report({ bench: 'migrate', case: name, metric: 'heap_retained_mib', value: +grown.toFixed(2), unit: 'MiB' },
+    log.add({ case: name, metric: 'heap_retained_mib', value: +grown.toFixed(2), unit: 'MiB' },
       `${name}: result holds ${grown.toFixed(2)} MiB of heap${gc ? '' : ' (run with --expose-gc for a precise figure)'}${held.ok ? '' : ' ?'}`);
   }
-  for (const f of figures) console.log(JSON.stringify(f));
+  log.printJSON();
 }
 
 main();

@@ -11,21 +11,9 @@ import { readinessFromEndpoints, type EndpointReadiness } from '../lib/speaker/e
 import { SpeakerState } from '../lib/speaker/state.js';
 import { electionWinner } from '../lib/speaker/election.js';
 import type { ServiceLike } from '../lib/speaker/decide.js';
+import { FigureLog } from './lib/figures.js';
 
-interface Figure {
-  bench: string;
-  case: string;
-  metric: string;
-  value: number;
-  unit: string;
-  reference?: number;
-  ratio?: number;
-}
-const figures: Figure[] = [];
-function report(f: Figure, text: string): void {
-  figures.push(f);
-  console.log(text);
-}
+const log = new FigureLog('speaker');
 
 function mkPool(name: string, protocol: Protocol, cidr: string, aggregationLength = 32): AddressPool {
   const r = parsePoolEntry(cidr);
@@ -96,13 +84,13 @@ async function main(): Promise<void> {
   if (gc) {
     gc();
     const perService = (process.memoryUsage().heapUsed - heap0) / SERVICES;
-    report(
-      { bench: 'speaker', case: caseName, metric: 'heap_bytes_per_service', value: Math.round(perService), unit: 'B' },
+    log.add(
+      { case: caseName, metric: 'heap_bytes_per_service', value: Math.round(perService), unit: 'B' },
       `heap per Service held by the state (Service object, endpoint summary, indexes): ${Math.round(perService)} B`,
     );
   }
-  report(
-    { bench: 'speaker', case: caseName, metric: 'first_update_cpu_us', value: Number(((ms / (2 * SERVICES)) * 1000).toFixed(1)), unit: 'us' },
+  log.add(
+    { case: caseName, metric: 'first_update_cpu_us', value: Number(((ms / (2 * SERVICES)) * 1000).toFixed(1)), unit: 'us' },
     `Service+Endpoints first seen (${SERVICES} Services, ${NODES} nodes, 80% layer2): ${((ms / (2 * SERVICES)) * 1000).toFixed(1)} us CPU per update`,
   );
 
@@ -128,12 +116,12 @@ async function main(): Promise<void> {
   ms = cpuMs() - c0;
   h.disable();
   const p99 = h.percentile(99) / 1e6;
-  report(
-    { bench: 'speaker', case: caseName, metric: 'full_reprocess_cpu_ms', value: Math.round(ms), unit: 'ms' },
+  log.add(
+    { case: caseName, metric: 'full_reprocess_cpu_ms', value: Math.round(ms), unit: 'ms' },
     `full reprocess after a config change: ${ms.toFixed(0)} ms CPU (${((ms / SERVICES) * 1000).toFixed(1)} us per Service)`,
   );
-  report(
-    { bench: 'speaker', case: caseName, metric: 'full_reprocess_eventloop_p99_ms', value: Number(p99.toFixed(2)), unit: 'ms', reference: Number(idleP99.toFixed(2)), ratio: Number((p99 / idleP99).toFixed(2)) },
+  log.add(
+    { case: caseName, metric: 'full_reprocess_eventloop_p99_ms', value: Number(p99.toFixed(2)), unit: 'ms', reference: Number(idleP99.toFixed(2)), ratio: Number((p99 / idleP99).toFixed(2)) },
     `event-loop delay p99 (wall) during that reprocess in ${SLICE_MS} ms slices: ${p99.toFixed(2)} ms (target < 20 ms) vs ${idleP99.toFixed(2)} ms for an idle loop in the same run`,
   );
 
@@ -153,12 +141,12 @@ async function main(): Promise<void> {
   c0 = cpuMs();
   for (let j = 0; j < SERVICES; j++) if (j % 5 !== 0) electionWinner(without, base.add(BigInt(j)).toString());
   const refMs = cpuMs() - c0;
-  report(
-    { bench: 'speaker', case: caseName, metric: 'member_leave_cpu_ms', value: Number(leaveMs.toFixed(2)), unit: 'ms', reference: Number(refMs.toFixed(1)), ratio: Number((refMs / leaveMs).toFixed(1)) },
+  log.add(
+    { case: caseName, metric: 'member_leave_cpu_ms', value: Number(leaveMs.toFixed(2)), unit: 'ms', reference: Number(refMs.toFixed(1)), ratio: Number((refMs / leaveMs).toFixed(1)) },
     `node leaves: ${leaveMs.toFixed(1)} ms CPU (${left.length} Services re-decided) vs reference re-election of all ${refMs.toFixed(0)} ms: ${(refMs / leaveMs).toFixed(1)}x`,
   );
-  report(
-    { bench: 'speaker', case: caseName, metric: 'member_join_cpu_ms', value: Number(joinMs.toFixed(2)), unit: 'ms', reference: Number(refMs.toFixed(1)), ratio: Number((refMs / joinMs).toFixed(1)) },
+  log.add(
+    { case: caseName, metric: 'member_join_cpu_ms', value: Number(joinMs.toFixed(2)), unit: 'ms', reference: Number(refMs.toFixed(1)), ratio: Number((refMs / joinMs).toFixed(1)) },
     `node joins: ${joinMs.toFixed(1)} ms CPU (one SHA-256 per layer2 address; ${back.length} Services re-decided) vs reference ${refMs.toFixed(0)} ms: ${(refMs / joinMs).toFixed(1)}x`,
   );
   // the incremental result must equal a fresh computation
@@ -174,14 +162,14 @@ async function main(): Promise<void> {
   c0 = cpuMs();
   for (let j = 0; j < N; j++) s.updateEndpoints(keys[j % SERVICES], eps(j + 1));
   ms = cpuMs() - c0;
-  report(
-    { bench: 'speaker', case: caseName, metric: 'endpoint_update_cpu_us', value: Number(((ms / N) * 1000).toFixed(2)), unit: 'us' },
+  log.add(
+    { case: caseName, metric: 'endpoint_update_cpu_us', value: Number(((ms / N) * 1000).toFixed(2)), unit: 'us' },
     `one Endpoints change (summary + decision + effects): ${((ms / N) * 1000).toFixed(1)} us CPU`,
   );
   let announced = 0;
   for (const k of keys) if (s.announced(k)) announced++;
   console.log(`(this node announces ${announced} of ${SERVICES} Services; ${s.routes.size} BGP prefixes)`);
-  for (const f of figures) console.log(JSON.stringify(f));
+  log.printJSON();
 }
 
 await main();

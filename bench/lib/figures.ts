@@ -1,0 +1,61 @@
+// Shared by every bench/<area>.ts: the figure record, the log that prints a readable line per
+// figure as it is measured and, at the end, one JSON object per figure per line, and the
+// quantile helpers. (A directory, so scripts/run-bench.mjs does not list it as an area.)
+
+/** One measured figure, printed as one JSON line at the end of a bench run. */
+export interface Figure {
+  bench: string;
+  case: string;
+  metric: string;
+  value: number;
+  unit: string;
+  /** The same figure for the reference implementation, measured in the same run. */
+  reference?: number;
+  ratio?: number;
+  /** Which implementation `reference` was measured on, where the bench names it. */
+  reference_impl?: string;
+  note?: string;
+}
+
+/** A figure as a bench reports it; the log fills in `bench`. */
+export type FigureInput = Omit<Figure, 'bench'>;
+
+export class FigureLog {
+  readonly figures: Figure[] = [];
+
+  constructor(readonly bench: string) {}
+
+  /** Records a figure and prints `text` (when given) as its readable line. */
+  add(figure: FigureInput, text?: string): Figure {
+    const f: Figure = { bench: this.bench, ...figure };
+    this.figures.push(f);
+    if (text !== undefined) console.log(text);
+    return f;
+  }
+
+  /** Prints every recorded figure as one JSON object per line (the machine-readable tail). */
+  printJSON(): void {
+    for (const f of this.figures) console.log(JSON.stringify(f));
+  }
+}
+
+/**
+ * Nearest-rank quantile (q in [0, 1]) of values sorted ascending: the smallest value with at
+ * least q of the samples at or below it. NaN for no values.
+ */
+export function quantile(sortedValues: ArrayLike<number>, q: number): number {
+  const n = sortedValues.length;
+  if (n === 0) return NaN;
+  const i = Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1));
+  return sortedValues[i];
+}
+
+/** Sorts a copy ascending. */
+export function sorted(values: ArrayLike<number>): number[] {
+  return Array.from(values).sort((a, b) => a - b);
+}
+
+/** Nearest-rank median (the lower middle value for an even count) of values in any order. */
+export function median(values: ArrayLike<number>): number {
+  return quantile(sorted(values), 0.5);
+}
