@@ -10,6 +10,7 @@ import { KubeClient, loadKubeConfig } from '../lib/k8s/index.js';
 import { Controller, ensureMemberlistSecret } from '../lib/controller/index.js';
 import { createControllerMetrics } from '../lib/metrics/controller.js';
 import { startMetricsServer } from '../lib/metrics/server.js';
+import { exitOnSignals, packageVersion } from '../lib/util/daemon.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -64,10 +65,7 @@ const namespace = resolveNamespace();
 const mlSecretName = args['ml-secret-name'] ?? process.env.METALLB_ML_SECRET_NAME ?? '';
 const deployment = args.deployment ?? process.env.METALLB_DEPLOYMENT ?? '';
 
-let version = '0.0.0';
-try {
-  version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
-} catch { /* packaged without package.json */ }
+const version = packageVersion();
 log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}` }, 'MetalLB controller starting');
 if (args['enable-pprof']) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
 
@@ -79,23 +77,11 @@ async function main(): Promise<void> {
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(args.kubeconfig));
   if (mlSecretName) await ensureMemberlistSecret(client, namespace, mlSecretName, deployment, log);
   const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics });
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ op: 'shutdown', signal }, 'stopping');
-    const force = setTimeout(() => process.exit(0), 5000);
-    force.unref();
-    void (async () => {
-      await controller.stop();
-      await server.close();
-      client.close();
-      log.info({ op: 'shutdown' }, 'stopped');
-      process.exit(0);
-    })();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(log, ['SIGTERM', 'SIGINT'], async () => {
+    await controller.stop();
+    await server.close();
+    client.close();
+  });
   await controller.start();
 }
 

@@ -14,6 +14,7 @@ import { parseSpeakerOptions, type SpeakerOptions } from '../lib/speaker/options
 import { SpeakerDaemon } from '../lib/speaker/daemon.js';
 import { createSpeakerMetrics } from '../lib/metrics/speaker.js';
 import { startMetricsServer } from '../lib/metrics/server.js';
+import { exitOnSignals, packageVersion } from '../lib/util/daemon.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -49,10 +50,7 @@ const timersEnv = process.env.METALLB_ML_TIMERS ?? '';
 if (timersEnv !== '' && timersEnv !== 'lan' && timersEnv !== 'fast') fail(`METALLB_ML_TIMERS must be "lan" or "fast", got "${timersEnv}"`);
 const memberlistTimers = timersEnv === 'fast' ? 'fast' : 'lan';
 
-let version = '0.0.0';
-try {
-  version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? version;
-} catch { /* packaged without package.json */ }
+const version = packageVersion();
 log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}`, node: options.nodeName }, 'MetalLB speaker starting');
 if (options.enablePprof) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
 
@@ -62,22 +60,11 @@ async function main(): Promise<void> {
   log.info({ op: 'startup', port: server.port }, 'serving /metrics');
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(options.kubeconfig));
   const daemon = new SpeakerDaemon({ client, options, namespace, log, metrics, memberlistTimers });
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ op: 'shutdown', signal }, 'stopping');
-    const force = setTimeout(() => process.exit(0), 5000);
-    force.unref();
-    void (async () => {
-      await daemon.stop();
-      await server.close();
-      client.close();
-      log.info({ op: 'shutdown' }, 'stopped');
-      process.exit(0);
-    })();
-  };
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const) process.on(sig, () => shutdown(sig));
+  exitOnSignals(log, ['SIGTERM', 'SIGINT', 'SIGQUIT'], async () => {
+    await daemon.stop();
+    await server.close();
+    client.close();
+  });
   await daemon.start();
 }
 
