@@ -9,25 +9,11 @@ import yaml from 'js-yaml';
 import { validateText } from '../lib/config/validate-command.js';
 import { migrateText } from '../lib/migrate/index.js';
 import { FigureLog } from './lib/figures.js';
+import { SPEC_X1 } from '../test/support/spec-examples.js';
 
 const log = new FigureLog('migrate');
 
-const TYPICAL = `peers:
-- {peer-address: 192.0.2.1, peer-asn: 64500, my-asn: 64500, hold-time: 30s}
-bgp-communities:
-  noexport: 65535:65281
-address-pools:
-- name: edge
-  protocol: bgp
-  avoid-buggy-ips: yes
-  addresses: [198.51.100.0/24]
-  bgp-advertisements:
-  - {localpref: 200, communities: [noexport]}
-- name: lan
-  protocol: layer2
-  auto-assign: false
-  addresses: ["192.0.2.100 - 192.0.2.120", "2001:db8:1::/124"]
-`;
+const TYPICAL = SPEC_X1;
 
 function largeConfig(): string {
   const communities: Record<string, string> = {};

@@ -5,28 +5,9 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../../lib/config/parse.js';
 import { Allocator } from '../../../lib/allocator/index.js';
 import { request, texts } from './helpers.js';
+import { SPEC_X1 } from '../../support/spec-examples.js';
 
-const X1 = `
-peers:
-- peer-address: 192.0.2.1
-  peer-asn: 64500
-  my-asn: 64500
-  hold-time: 30s
-bgp-communities:
-  noexport: 65535:65281
-address-pools:
-- name: edge
-  protocol: bgp
-  avoid-buggy-ips: yes
-  addresses: [198.51.100.0/24]
-  bgp-advertisements:
-  - localpref: 200
-    communities: [noexport]
-- name: lan
-  protocol: layer2
-  auto-assign: false
-  addresses: ["192.0.2.100 - 192.0.2.120", "2001:db8:1::/124"]
-`;
+const X1 = SPEC_X1;
 
 test('example X1: edge hands out .1 first, lan only on request, capacities as upstream reports', () => {
   const parsed = parseConfig(X1);

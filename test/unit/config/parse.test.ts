@@ -2,6 +2,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatProblem, parseConfig, refusals, type Config, type Problem, type Refuser } from '../../../lib/config/index.js';
+import { SPEC_X1 } from '../../support/spec-examples.js';
 
 interface Want {
   path: string;
@@ -99,7 +100,7 @@ describe('seed examples and spec verdicts (§1.13)', () => {
   run({ name: 'E17: empty string is a valid, empty config', yaml: '', check: (c) => { assert.deepEqual(c.pools, []); assert.deepEqual(c.peers, []); } });
   run({
     name: 'X1: complete valid example',
-    yaml: 'peers:\n- peer-address: 192.0.2.1\n  peer-asn: 64500\n  my-asn: 64500\n  hold-time: 30s\nbgp-communities:\n  noexport: 65535:65281\naddress-pools:\n- name: edge\n  protocol: bgp\n  avoid-buggy-ips: yes\n  addresses: [198.51.100.0/24]\n  bgp-advertisements:\n  - localpref: 200\n    communities: [noexport]\n- name: lan\n  protocol: layer2\n  auto-assign: false\n  addresses: ["192.0.2.100 - 192.0.2.120", "2001:db8:1::/124"]\n',
+    yaml: SPEC_X1,
     check: (c) => {
       assert.equal(c.peers[0].holdTimeSeconds, 30);
       assert.equal(c.peers[0].keepaliveTimeSeconds, 10);

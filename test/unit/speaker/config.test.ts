@@ -5,29 +5,10 @@ import { decideService } from '../../../lib/speaker/decide.js';
 import { readinessFromEndpoints } from '../../../lib/speaker/endpoints.js';
 import { peersForNode } from '../../../lib/speaker/selectors.js';
 import { service } from './fixtures.js';
+import { SPEC_X1 } from '../../support/spec-examples.js';
 
 // spec §1.13 X1
-const X1 = `
-peers:
-- peer-address: 192.0.2.1
-  peer-asn: 64500
-  my-asn: 64500
-  hold-time: 30s
-bgp-communities:
-  noexport: 65535:65281
-address-pools:
-- name: edge
-  protocol: bgp
-  avoid-buggy-ips: yes
-  addresses: [198.51.100.0/24]
-  bgp-advertisements:
-  - localpref: 200
-    communities: [noexport]
-- name: lan
-  protocol: layer2
-  auto-assign: false
-  addresses: ["192.0.2.100 - 192.0.2.120", "2001:db8:1::/124"]
-`;
+const X1 = SPEC_X1;
 
 test('METALLB_BGP_TYPE', () => {
   assert.equal(parseBGPMode(undefined), 'native');
