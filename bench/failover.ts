@@ -20,16 +20,11 @@ import { mustParseIP } from '../lib/ip/index.js';
 import { electionKeyForIPs, electionWinner } from '../lib/speaker/election.js';
 import { fileURLToPath } from 'node:url';
 import { CLIENT_IP, CLIENT_MAC, NODE_IP, NODE_MAC, NODE_NAMES, ROUTER_IP, ASN, SpeakerCluster, waitFor, type NodeName } from '../test/e2e/speaker/env.js';
-import { FigureLog, quantile, sorted } from './lib/figures.js';
+import { FigureLog, quantile, sorted, trialOptions } from './lib/figures.js';
 
 const ARP_PROBE = fileURLToPath(new URL('../test/e2e/speaker/arp-probe.js', import.meta.url));
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const trialsArg = argv.indexOf('--trials');
-const TRIALS = trialsArg >= 0 ? Number(argv[trialsArg + 1]) : quick ? 3 : 10;
-const onlyArg = argv.indexOf('--only');
-const ONLY = onlyArg >= 0 ? argv[onlyArg + 1] : undefined;
+const { trials: TRIALS, only: ONLY } = trialOptions();
 const NS_APP = 'bench';
 
 const CONFIG = `peers:

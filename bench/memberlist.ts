@@ -21,14 +21,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { PeerProcess, freePort, goPeerBinary, type PeerEvent } from '../test/interop/memberlist/harness.js';
-import { FigureLog, quantile, sorted } from './lib/figures.js';
+import { FigureLog, quantile, sorted, trialOptions } from './lib/figures.js';
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-const trialsArg = argv.indexOf('--trials');
-const TRIALS = trialsArg >= 0 ? Number(argv[trialsArg + 1]) : quick ? 3 : 10;
-const onlyArg = argv.indexOf('--only');
-const ONLY = onlyArg >= 0 ? argv[onlyArg + 1] : undefined;
+const { quick, trials: TRIALS, only: ONLY } = trialOptions();
 const LOAD_SECONDS = quick ? 20 : 60;
 const SECRET = 'benchSecretKey0123456';
 const HOST = '127.0.0.1';

@@ -59,3 +59,15 @@ export function sorted(values: ArrayLike<number>): number[] {
 export function median(values: ArrayLike<number>): number {
   return quantile(sorted(values), 0.5);
 }
+
+/** Options of the trial-based benches: `--quick` (3 trials), `--trials N` (default 10), `--only <case>`. */
+export function trialOptions(argv: readonly string[] = process.argv.slice(2)): { quick: boolean; trials: number; only: string | undefined } {
+  const quick = argv.includes('--quick');
+  const trialsAt = argv.indexOf('--trials');
+  const onlyAt = argv.indexOf('--only');
+  return {
+    quick,
+    trials: trialsAt >= 0 ? Number(argv[trialsAt + 1]) : quick ? 3 : 10,
+    only: onlyAt >= 0 ? argv[onlyAt + 1] : undefined,
+  };
+}
