@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
 import { TestNetwork, requireRoot, type HostSpec } from '../../../lib/sandbox/netns.js';
 import { FRR, requireFRR } from '../../interop/bgp/harness.js';
-import { ControllerProcess, root, NS, waitFor, type Env } from '../../integration/controller/env.js';
+import { ControllerProcess, root, NS, waitFor, type Env, type LogLine } from '../../integration/controller/env.js';
 
 export { waitFor, NS, root };
 
@@ -64,12 +64,8 @@ export function requirePrerequisites(): void {
   }
 }
 
-export interface LogLine {
-  readonly level?: string;
-  readonly msg?: string;
-  readonly op?: string;
-  readonly [key: string]: unknown;
-}
+/** A speaker's JSON log line (the same shape as the controller's). */
+export type { LogLine };
 
 /** One speaker process inside a node namespace. */
 export class SpeakerProcess {
