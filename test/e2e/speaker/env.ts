@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
 import { TestNetwork, requireRoot, type HostSpec } from '../../../lib/sandbox/netns.js';
 import { FRR, requireFRR } from '../../interop/bgp/harness.js';
-import { ControllerProcess, root, NS, waitFor, type Env, type LogLine } from '../../integration/controller/env.js';
+import { ControllerProcess, root, NS, waitFor, metricValue, type Env, type LogLine } from '../../integration/controller/env.js';
 
 export { waitFor, NS, root };
 
@@ -418,15 +418,5 @@ export class SpeakerCluster {
   }
 }
 
-/** The value of one series in Prometheus text, or undefined when the series does not exist. */
-export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
-  for (const line of text.split('\n')) {
-    if (line.startsWith('#')) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
-    if (got === want) return Number(m[3]);
-  }
-  return undefined;
-}
+/** The value of one series in Prometheus text (shared with the controller env). */
+export { metricValue };

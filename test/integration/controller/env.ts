@@ -96,21 +96,25 @@ export class ControllerProcess {
 
   /** The value of one series, e.g. metric('metallb_allocator_addresses_in_use_total', {pool: 'a'}). */
   async metric(name: string, labels: Readonly<Record<string, string>> = {}): Promise<number | undefined> {
-    const text = await this.metrics();
-    const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
-    for (const line of text.split('\n')) {
-      if (line.startsWith('#')) continue;
-      const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
-      if (got === want) return Number(m[3]);
-    }
-    return undefined;
+    return metricValue(await this.metrics(), name, labels);
   }
 
   describe(): string {
     return `controller output (last 30 lines):\n${this.lines.slice(-30).map((l) => JSON.stringify(l)).join('\n')}\n${this.stderr.slice(-10).join('\n')}`;
   }
+}
+
+/** The value of one series in Prometheus text, or undefined when the series does not exist. */
+export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).sort().join(',');
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = (m[2] ?? '').split(',').filter(Boolean).sort().join(',');
+    if (got === want) return Number(m[3]);
+  }
+  return undefined;
 }
 
 /** Polls `probe` until it returns a value other than undefined (deadline only against hangs). */
