@@ -129,17 +129,20 @@ for (const c of UPSTREAM_OPENS) {
   });
 }
 
+/** The spec §4.7.5 example: one /32 from AS 64512 with next hop 10.0.0.2, origin INCOMPLETE. */
+const EBGP_UPDATE: BGPMessage = {
+  type: 'update',
+  withdrawn: [],
+  attributes: [
+    { type: 'origin', origin: 2 },
+    { type: 'as-path', segments: [{ segmentType: 2, asns: [64512] }] },
+    { type: 'next-hop', nextHop: mustParseIP('10.0.0.2') },
+  ],
+  nlri: [mustParseCIDR('198.51.100.10/32')],
+};
+
 test('UPDATE for eBGP to a 4-byte peer encodes exactly like upstream (spec §4.7.5 example)', () => {
-  const m: BGPMessage = {
-    type: 'update',
-    withdrawn: [],
-    attributes: [
-      { type: 'origin', origin: 2 },
-      { type: 'as-path', segments: [{ segmentType: 2, asns: [64512] }] },
-      { type: 'next-hop', nextHop: mustParseIP('10.0.0.2') },
-    ],
-    nlri: [mustParseCIDR('198.51.100.10/32')],
-  };
+  const m = EBGP_UPDATE;
   const bytes = encodeMessage(m, FOUR);
   assert.equal(bytes.length, 48);
   assert.equal(bytes.subarray(23).toString('hex'), '40010102' + '400206020100' + '00fc00' + '4003040a000002' + '20c633640a');
@@ -147,16 +150,7 @@ test('UPDATE for eBGP to a 4-byte peer encodes exactly like upstream (spec §4.7
 });
 
 test('AS_PATH uses 2-octet AS numbers when the peer is not 4-octet capable', () => {
-  const m: BGPMessage = {
-    type: 'update',
-    withdrawn: [],
-    attributes: [
-      { type: 'origin', origin: 2 },
-      { type: 'as-path', segments: [{ segmentType: 2, asns: [64512] }] },
-      { type: 'next-hop', nextHop: mustParseIP('10.0.0.2') },
-    ],
-    nlri: [mustParseCIDR('198.51.100.10/32')],
-  };
+  const m = EBGP_UPDATE;
   const bytes = encodeMessage(m, TWO);
   assert.equal(bytes.subarray(23 + 4, 23 + 4 + 7).toString('hex'), '40020402' + '01fc00');
   roundTrip(m, TWO);
