@@ -6,6 +6,7 @@ import type { AddressPool, Config } from '../config/types.js';
 import { poolCapacity } from './capacity.js';
 import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from './request.js';
 import { PoolSpace, SortedOffsets, layoutOf, offsetToBigInt, toOffset, type Offset } from './space.js';
+import { MinHeap } from './heap.js';
 
 export type SharingRefusalReason = 'existing-no-sharing' | 'new-no-sharing' | 'sharing-key-mismatch' | 'backend-key-mismatch';
 
@@ -285,40 +286,7 @@ function fail(failure: AllocationFailure): AllocationResult {
 }
 
 /** Min-heap of pool positions. */
-class PoolHeap {
-  readonly items: number[] = [];
-
-  push(v: number): void {
-    const a = this.items;
-    let i = a.length;
-    a.push(v);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent] <= v) break;
-      a[i] = a[parent];
-      i = parent;
-    }
-    a[i] = v;
-  }
-
-  pop(): void {
-    const a = this.items;
-    const last = a.pop();
-    if (last === undefined || a.length === 0) return;
-    let i = 0;
-    const n = a.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && a[r] < a[l] ? r : l;
-      if (a[c] >= last) break;
-      a[i] = a[c];
-      i = c;
-    }
-    a[i] = last;
-  }
-}
+class PoolHeap extends MinHeap<number> {}
 
 /**
  * Service key → allocation. Released keys stay as null entries (dropped in bulk later) instead of

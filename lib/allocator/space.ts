@@ -16,6 +16,7 @@
 // makes it usable as a Map key.
 
 import { IPAddress, type CIDR, type Family } from '../ip/index.js';
+import { MinHeap } from './heap.js';
 
 export type Offset = number | bigint;
 
@@ -38,44 +39,7 @@ function nextOffset(o: Offset): Offset {
 }
 
 /** Min-heap of offsets. */
-class OffsetHeap {
-  private readonly items: Offset[] = [];
-
-  peek(): Offset | undefined {
-    return this.items[0];
-  }
-
-  push(v: Offset): void {
-    const a = this.items;
-    let i = a.length;
-    a.push(v);
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (a[parent] <= v) break;
-      a[i] = a[parent];
-      i = parent;
-    }
-    a[i] = v;
-  }
-
-  pop(): void {
-    const a = this.items;
-    const last = a.pop();
-    if (last === undefined || a.length === 0) return;
-    let i = 0;
-    const n = a.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && a[r] < a[l] ? r : l;
-      if (a[c] >= last) break;
-      a[i] = a[c];
-      i = c;
-    }
-    a[i] = last;
-  }
-}
+class OffsetHeap extends MinHeap<Offset> {}
 
 /** A sorted list of offsets (the in-use addresses of one sharing key in one space). */
 export class SortedOffsets {
