@@ -1,7 +1,10 @@
 // Event recorder: core/v1 Events on an object, as client-go's legacy recorder that MetalLB v0.12
 // uses (source component e.g. `metallb-controller`). Identical events (same object, type, reason,
 // message) within `aggregateWindowMs` are aggregated: the first is created, later ones PATCH its
-// `count` and `lastTimestamp`. Sending is asynchronous and never blocks the caller: at most
+// `count` and `lastTimestamp`. Each aggregated Event has at most one write in flight: a repeat
+// that arrives while its create or patch is running is folded into one follow-up patch carrying
+// the latest count, so writes never overtake each other (the count only grows) and a patch never
+// precedes the create. Sending is asynchronous and never blocks the caller: at most
 // `concurrency` requests in flight, at most `maxPending` waiting (more are dropped and counted,
 // as client-go drops events when its buffer is full). Failures are logged, never retried forever.
 
@@ -27,9 +30,16 @@ export interface EventRecorderOptions {
 interface Remembered {
   name: string;
   namespace: string;
+  /** Occurrences so far. */
   count: number;
-  firstTimestamp: string;
   lastSeen: number;
+  lastTimestamp: string;
+  /** The Event to create (until the create succeeded). */
+  createBody?: Record<string, unknown>;
+  /** A create or patch for this Event is queued or running. */
+  writing: boolean;
+  /** The count the API server holds. */
+  writtenCount: number;
 }
 
 interface Pending {
@@ -59,26 +69,14 @@ export class EventRecorder {
     if (prev && now - prev.lastSeen < window) {
       prev.count++;
       prev.lastSeen = now;
+      prev.lastTimestamp = nowText;
       this.recent.delete(key);
       this.recent.set(key, prev); // most recently used last
-      const count = prev.count;
-      this.enqueue(async () => {
-        await this.client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(prev.namespace)}/events/${encodeURIComponent(prev.name)}`, {
-          body: { count, lastTimestamp: nowText },
-          contentType: 'application/strategic-merge-patch+json',
-        });
-        this.stats.patched++;
-      });
+      this.write(prev);
       return;
     }
     const name = `${meta.name ?? 'object'}.${(BigInt(now) * 1_000_000n + BigInt(this.seq++ % 1_000_000)).toString(16)}`;
-    const remembered: Remembered = { name, namespace, count: 1, firstTimestamp: nowText, lastSeen: now };
-    this.recent.set(key, remembered);
-    if (this.recent.size > (this.opts.cacheSize ?? 4096)) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
-    }
-    const body = {
+    const createBody = {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },
@@ -100,10 +98,46 @@ export class EventRecorder {
       reportingComponent: this.opts.component,
       reportingInstance: this.opts.host ?? '',
     };
-    this.enqueue(async () => {
-      await this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { body });
-      this.stats.created++;
+    const remembered: Remembered = { name, namespace, count: 1, lastSeen: now, lastTimestamp: nowText, createBody, writing: false, writtenCount: 0 };
+    this.recent.set(key, remembered);
+    if (this.recent.size > (this.opts.cacheSize ?? 4096)) {
+      const oldest = this.recent.keys().next().value;
+      if (oldest !== undefined) this.recent.delete(oldest);
+    }
+    this.write(remembered);
+  }
+
+  /**
+   * Brings the API server's copy of one Event up to date: creates it, then patches the count
+   * until it holds the latest one. One writer per Event at a time.
+   */
+  private write(r: Remembered): void {
+    if (r.writing) return; // the running writer sends the newer count when it finishes
+    r.writing = true;
+    const queued = this.enqueue(async () => {
+      try {
+        while (r.writtenCount !== r.count) {
+          const count = r.count;
+          if (r.createBody) {
+            await this.client.request('POST', `/api/v1/namespaces/${encodeURIComponent(r.namespace)}/events`, {
+              body: { ...r.createBody, count, lastTimestamp: r.lastTimestamp },
+            });
+            r.createBody = undefined;
+            this.stats.created++;
+          } else {
+            await this.client.request('PATCH', `/api/v1/namespaces/${encodeURIComponent(r.namespace)}/events/${encodeURIComponent(r.name)}`, {
+              body: { count, lastTimestamp: r.lastTimestamp },
+              contentType: 'application/strategic-merge-patch+json',
+            });
+            this.stats.patched++;
+          }
+          r.writtenCount = count;
+        }
+      } finally {
+        r.writing = false;
+      }
     });
+    if (!queued) r.writing = false;
   }
 
   /** Resolves when nothing is pending or in flight (for tests and shutdown). */
@@ -112,14 +146,16 @@ export class EventRecorder {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private enqueue(run: () => Promise<void>): void {
+  /** Queues a write; false when the buffer is full and it was dropped. */
+  private enqueue(run: () => Promise<void>): boolean {
     if (this.pending.length >= (this.opts.maxPending ?? 10_000)) {
       this.stats.dropped++;
       if (this.stats.dropped === 1 || this.stats.dropped % 1000 === 0) this.log.warn({ op: 'event', dropped: this.stats.dropped }, 'event buffer full, dropping events');
-      return;
+      return false;
     }
     this.pending.push({ run });
     this.pump();
+    return true;
   }
 
   private pump(): void {
