@@ -2,8 +2,9 @@
 // Node.js process metrics (CPU, memory, event-loop lag percentiles, GC) in place of Go's runtime
 // metrics.
 
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics, type Counter } from 'prom-client';
 import type { PoolUsage } from '../allocator/index.js';
+import { k8sClientMetrics } from './k8s-client.js';
 
 export interface ControllerMetrics {
   readonly registry: Registry;
@@ -32,18 +33,14 @@ export interface ControllerMetricsOptions {
 export function createControllerMetrics(opts: ControllerMetricsOptions = {}): ControllerMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
+  const k8s = k8sClientMetrics(registry);
   const m: ControllerMetrics = {
     registry,
     addressesTotal: new Gauge({ name: 'metallb_allocator_addresses_total', help: 'Number of usable IP addresses, per pool', labelNames: ['pool'], registers }),
     addressesInUse: new Gauge({ name: 'metallb_allocator_addresses_in_use_total', help: 'Number of IP addresses in use, per pool', labelNames: ['pool'], registers }),
     servicesAllocated: new Gauge({ name: 'metallb_allocator_services_allocated_total', help: 'Number of services allocated, per pool', labelNames: ['pool'], registers }),
-    updatesTotal: new Counter({ name: 'metallb_k8s_client_updates_total', help: 'Number of k8s object updates that have been processed.', registers }),
-    updateErrorsTotal: new Counter({ name: 'metallb_k8s_client_update_errors_total', help: 'Number of k8s object updates that failed for some reason.', registers }),
-    configLoaded: new Gauge({ name: 'metallb_k8s_client_config_loaded_bool', help: '1 if the MetalLB configuration was successfully loaded at least once.', registers }),
-    configStale: new Gauge({ name: 'metallb_k8s_client_config_stale_bool', help: '1 if running on a stale configuration, because the latest config failed to load.', registers }),
+    ...k8s,
   };
-  m.configLoaded.set(0);
-  m.configStale.set(0);
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   return m;
 }

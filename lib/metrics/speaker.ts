@@ -4,6 +4,7 @@
 // the stand-in for upstream's Go runtime metrics).
 
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { k8sClientMetrics } from './k8s-client.js';
 
 export type AnnouncedLabel = 'service' | 'protocol' | 'node' | 'ip';
 
@@ -72,13 +73,11 @@ export const K8S_CLIENT_METRIC_NAMES = [
 export function createSpeakerMetrics(options: SpeakerMetricsOptions = {}): SpeakerMetrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
-  const withK8s = options.k8sClientMetrics ?? true;
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], register = true): Gauge<L> =>
-    (register ? (registry.getSingleMetric(name) as Gauge<L> | undefined) : undefined) ??
-    new Gauge<L>({ name, help, labelNames, registers: register ? registers : [] });
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[], register = true): Counter<L> =>
-    (register ? (registry.getSingleMetric(name) as Counter<L> | undefined) : undefined) ??
-    new Counter<L>({ name, help, labelNames, registers: register ? registers : [] });
+  const k8s = k8sClientMetrics(options.k8sClientMetrics ?? true ? registry : undefined);
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]): Gauge<L> =>
+    (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> =>
+    (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter<L>({ name, help, labelNames, registers });
   const metrics: SpeakerMetrics = {
     registry,
     announced: gauge(
@@ -93,15 +92,11 @@ export function createSpeakerMetrics(options: SpeakerMetricsOptions = {}): Speak
     bgpUpdatesTotal: counter('metallb_bgp_updates_total', 'BGP UPDATE messages sent to the peer (one batched withdrawal counts once)', ['peer']),
     bgpAnnouncedPrefixesTotal: gauge('metallb_bgp_announced_prefixes_total', 'Prefixes the peer currently holds from this node (0 while the session is down)', ['peer']),
     bgpPendingPrefixesTotal: gauge('metallb_bgp_pending_prefixes_total', 'Prefixes this node wants the peer to hold', ['peer']),
-    k8sUpdatesTotal: counter('metallb_k8s_client_updates_total', 'Work-queue items (Kubernetes object changes) processed', [], withK8s),
-    k8sUpdateErrorsTotal: counter('metallb_k8s_client_update_errors_total', 'Work-queue items whose processing failed and was retried', [], withK8s),
-    configLoaded: gauge('metallb_k8s_client_config_loaded_bool', '1 once a configuration has been adopted', [], withK8s),
-    configStale: gauge('metallb_k8s_client_config_stale_bool', '1 while the newest ConfigMap content is not in force (an older configuration is used)', [], withK8s),
+    k8sUpdatesTotal: k8s.updatesTotal,
+    k8sUpdateErrorsTotal: k8s.updateErrorsTotal,
+    configLoaded: k8s.configLoaded,
+    configStale: k8s.configStale,
   };
-  if (withK8s) {
-    metrics.configLoaded.set(0);
-    metrics.configStale.set(0);
-  }
   if (options.processMetrics && !registry.getSingleMetric('nodejs_eventloop_lag_p99_seconds')) collectDefaultMetrics({ register: registry });
   return metrics;
 }
