@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Cluster } from '../../support/cluster/cluster.js';
-import { NS, pods, waitInstalled, type Pod } from '../../support/cluster/metallb.js';
+import { NS, pods, until, waitInstalled, type Pod } from '../../support/cluster/metallb.js';
 
 const CAP_NET_RAW = 13;
 
@@ -35,8 +35,12 @@ async function mainPid(c: Cluster, p: Pod): Promise<number> {
   return c.containerPid(p.spec.nodeName ?? '', id);
 }
 
-function podTemplate(doc: { spec: { template: { metadata?: object; spec: object } } }, name: string, namespace: string): string {
-  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: doc.spec.template.spec });
+/** The pod a template makes, in another namespace (its ServiceAccount there is "default"). */
+function podTemplate(doc: { spec: { template: { metadata?: object; spec: Record<string, unknown> } } }, name: string, namespace: string): string {
+  const spec = { ...doc.spec.template.spec };
+  delete spec.serviceAccountName;
+  delete spec.serviceAccount;
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec });
 }
 
 export function securityTests(get: () => Cluster): void {
@@ -74,8 +78,11 @@ export function securityTests(get: () => Cluster): void {
     await c.kubectl(['label', '--overwrite', 'namespace', 'psa-restricted', 'pod-security.kubernetes.io/enforce=restricted']);
     await c.kubectl(['create', 'namespace', 'psa-baseline'], { check: false });
     await c.kubectl(['label', '--overwrite', 'namespace', 'psa-baseline', 'pod-security.kubernetes.io/enforce=baseline']);
-    const dep = await c.getJson<{ spec: { template: { spec: object } } }>(['get', 'deployment', 'controller', '-n', NS]);
-    const ds = await c.getJson<{ spec: { template: { spec: object } } }>(['get', 'daemonset', 'speaker', '-n', NS]);
+    for (const ns of ['psa-restricted', 'psa-baseline']) {
+      await until(`ServiceAccount default in ${ns}`, 60_000, async () => ((await c.kubectl(['get', 'serviceaccount', 'default', '-n', ns], { check: false })).code === 0 ? true : undefined), 500);
+    }
+    const dep = await c.getJson<{ spec: { template: { spec: Record<string, unknown> } } }>(['get', 'deployment', 'controller', '-n', NS]);
+    const ds = await c.getJson<{ spec: { template: { spec: Record<string, unknown> } } }>(['get', 'daemonset', 'speaker', '-n', NS]);
     const ok = await c.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: podTemplate(dep, 'controller-psa', 'psa-restricted'), check: false });
     assert.equal(ok.code, 0, `controller refused at restricted: ${ok.stderr}`);
     const refused = await c.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: podTemplate(ds, 'speaker-psa', 'psa-baseline'), check: false });
