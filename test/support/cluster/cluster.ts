@@ -129,6 +129,11 @@ export interface Cluster {
   memoryBytes(): number;
   /** Tears everything down; safe to call twice. */
   stop(): Promise<void>;
+  /**
+   * Synchronous teardown for signal handlers: everything but the control plane, whose own exit
+   * hook removes it when the process exits.
+   */
+  destroySync(): void;
 }
 
 interface RunState {
@@ -398,7 +403,7 @@ class ClusterImpl implements Cluster {
         containerdSocket: join(this.dir, n.name, 'containerd.sock'), cgroupRoot,
       });
     }
-    this.net.exec('router', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    this.net.exec('router', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
     this.net.exec('client', 'ip', ['route', 'add', BGP_CIDR, 'via', ROUTER_IP]);
     for (const n of this.nodes) {
       this.net.exec(n.name, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
@@ -709,6 +714,14 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       } catch { /* exited */ }
     }
     return total;
+  }
+
+  destroySync(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    teardownSync(this.state);
+    this.router?.frr.cleanup();
+    this.net?.destroy();
   }
 
   async stop(): Promise<void> {
