@@ -19,7 +19,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: the package's install script builds the addon with Debian's header path
 RUN npm ci --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.base.json ./
 COPY bin ./bin
 COPY lib ./lib
 COPY schema ./schema

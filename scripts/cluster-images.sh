@@ -173,7 +173,7 @@ make_bases
 inputs_hash() {
   (cd "$ROOT" && {
     printf '%s\n' "$(image_id "$BUILD_BASE")" "$(image_id "$RUN_BASE:nonroot")" "$(image_id "$RUN_BASE:latest")"
-    find Dockerfile .dockerignore package.json package-lock.json tsconfig.json bin lib schema native \
+    find Dockerfile .dockerignore package.json package-lock.json tsconfig.json tsconfig.base.json bin lib schema native \
       -path native/build -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum
   } | sha256sum | cut -c1-16)
 }

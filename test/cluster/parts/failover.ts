@@ -96,7 +96,16 @@ async function killAnnouncer(c: Cluster): Promise<void> {
     const same = w.speakers.find((p) => p.metadata.uid === victim.metadata.uid);
     return same && (same.status.containerStatuses?.[0]?.restartCount ?? 0) > restarts ? w : undefined;
   }, 500);
-  await until(`the other speakers to see ${owner} again in memberlist`, 90_000, () => (othersSawRejoin(c, speakers, owner, t0) ? true : undefined), 1000);
+  // the restarted speaker (same name and address, so the others may never have marked it dead)
+  // joins the peers again and sees every node as a member
+  const all = c.nodes.map((n) => n.name).sort().join();
+  const restarted = speakers.find((p) => p.metadata.uid === victim.metadata.uid) as Pod;
+  await until(`${owner}'s restarted speaker to rejoin memberlist with every node`, 90_000, () => {
+    const recs = logRecords(c, restarted).filter((r) => r.op === 'memberDiscovery' && Date.parse(String(r.time ?? '')) >= t0 - 1_000);
+    const joined = recs.some((r) => typeof r.joined === 'number' && r.joined > 0);
+    const full = recs.some((r) => Array.isArray(r.members) && [...(r.members as string[])].sort().join() === all);
+    return joined && full ? true : undefined;
+  }, 1000);
   await new Promise((r) => setTimeout(r, 2_000));
   const { ok, failed } = await loop.stop();
   const macs = await until('one ARP answer', 30_000, () => { const m = arpMacs(c, ip); return m.length === 1 ? m : undefined; }, 500);
