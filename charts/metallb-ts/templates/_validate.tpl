@@ -67,9 +67,12 @@ left to the controller.
 {{- end -}}
 {{- end -}}
 
+{{/* Adds a problem when field of obj is present and outside lo..hi: (list $ctx path obj field lo hi). */}}
 {{- define "metallb.v.inRange" -}}
-{{- $ctx := index . 0 -}}{{- $path := index . 1 -}}{{- $v := index . 2 -}}{{- $lo := index . 3 -}}{{- $hi := index . 4 -}}
-{{- if not (kindIs "invalid" $v) -}}
+{{- $ctx := index . 0 -}}{{- $obj := index . 2 -}}{{- $field := index . 3 -}}{{- $lo := index . 4 -}}{{- $hi := index . 5 -}}
+{{- $path := printf "%s.%s" (index . 1) $field -}}
+{{- $v := index $obj $field -}}
+{{- if and (hasKey $obj $field) (not (kindIs "invalid" $v)) -}}
 {{- if or (lt (float64 $v) (float64 $lo)) (gt (float64 $v) (float64 $hi)) -}}
 {{- include "metallb.v.add" (list $ctx $path (printf "%s is out of range (%d-%d)" (include "metallb.v.text" $v) $lo $hi)) -}}
 {{- end -}}
@@ -118,11 +121,11 @@ left to the controller.
   {{- else -}}
     {{- $bfdNames = append $bfdNames $name -}}
   {{- end -}}
-  {{- include "metallb.v.inRange" (list $ctx (printf "%s.receive-interval" $path) (get $b "receive-interval") 10 60000) -}}
-  {{- include "metallb.v.inRange" (list $ctx (printf "%s.transmit-interval" $path) (get $b "transmit-interval") 10 60000) -}}
-  {{- include "metallb.v.inRange" (list $ctx (printf "%s.detect-multiplier" $path) (get $b "detect-multiplier") 2 255) -}}
-  {{- include "metallb.v.inRange" (list $ctx (printf "%s.echo-interval" $path) (get $b "echo-interval") 10 60000) -}}
-  {{- include "metallb.v.inRange" (list $ctx (printf "%s.minimum-ttl" $path) (get $b "minimum-ttl") 1 254) -}}
+  {{- include "metallb.v.inRange" (list $ctx $path $b "receive-interval" 10 60000) -}}
+  {{- include "metallb.v.inRange" (list $ctx $path $b "transmit-interval" 10 60000) -}}
+  {{- include "metallb.v.inRange" (list $ctx $path $b "detect-multiplier" 2 255) -}}
+  {{- include "metallb.v.inRange" (list $ctx $path $b "echo-interval" 10 60000) -}}
+  {{- include "metallb.v.inRange" (list $ctx $path $b "minimum-ttl" 1 254) -}}
 {{- end -}}
 {{- if gt (len $bfd) 0 -}}
   {{- include "metallb.v.add" (list $ctx "bfd-profiles" "BFD profiles are not supported by metallb-ts's speaker (it implements BGP natively)") -}}
@@ -222,8 +225,8 @@ left to the controller.
       {{- else -}}
         {{- $_ := set $fingerprints $fp $k -}}
       {{- end -}}
-      {{- include "metallb.v.inRange" (list $ctx (printf "%s.aggregation-length" $ap) (get $ad "aggregation-length") 0 32) -}}
-      {{- include "metallb.v.inRange" (list $ctx (printf "%s.aggregation-length-v6" $ap) (get $ad "aggregation-length-v6") 0 128) -}}
+      {{- include "metallb.v.inRange" (list $ctx $ap $ad "aggregation-length" 0 32) -}}
+      {{- include "metallb.v.inRange" (list $ctx $ap $ad "aggregation-length-v6" 0 128) -}}
       {{- $seen := list -}}
       {{- range $c, $ct := (get $ad "communities" | default list) -}}
         {{- $t := include "metallb.v.text" $ct -}}
