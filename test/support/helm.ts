@@ -2,7 +2,7 @@
 // and install charts/metallb-ts in tests. Rendered output is parsed with js-yaml into plain
 // objects so tests check fields, never text produced by the chart itself.
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,4 +141,15 @@ export function upstreamChartDir(): string {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * A copy of the chart under `dir` whose files/monitoring/ holds the files of `monitoringDir`
+ * instead of the link to manifests/monitoring/ (to test the inclusion mechanism on fixtures).
+ */
+export function chartCopyWithMonitoring(dir: string, monitoringDir: string): string {
+  const out = join(dir, 'metallb-ts');
+  cpSync(chartDir, out, { recursive: true, filter: (src) => !src.startsWith(join(chartDir, 'files')) });
+  cpSync(monitoringDir, join(out, 'files', 'monitoring'), { recursive: true });
+  return out;
 }

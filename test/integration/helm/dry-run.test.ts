@@ -5,11 +5,12 @@
 // server demonstrably refuses a bad rendering, so the check can fail.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
-import { render, repoRoot } from '../../support/helm.js';
+import { chartCopyWithMonitoring, render, repoRoot } from '../../support/helm.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'helm');
 const fixture = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
@@ -34,7 +35,12 @@ async function dryRun(text: string): Promise<{ code: number; stdout: string; std
   return cp.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { input: text, check: false });
 }
 
-const CASES: { name: string; values: (Record<string, unknown> | string)[]; namespace?: string }[] = [
+const work = mkdtempSync(join(tmpdir(), 'metallb-ts-helm-dry-run-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+let monitoringChart: string | undefined;
+const withMonitoring = (): string => (monitoringChart ??= chartCopyWithMonitoring(work, join(fixtures, 'monitoring')));
+
+const CASES: { name: string; values: (Record<string, unknown> | string)[]; namespace?: string; chart?: () => string }[] = [
   { name: 'seed configInline', values: [fixture('seed-inline.yaml')] },
   { name: 'existingConfigMap', values: [fixture('existing-configmap.yaml')] },
   { name: 'custom images', values: [fixture('custom-images.yaml')] },
@@ -44,11 +50,13 @@ const CASES: { name: string; values: (Record<string, unknown> | string)[]; names
   { name: 'prometheus annotations and PodMonitors', values: [fixture('prometheus.yaml')] },
   { name: 'ServiceMonitors', values: [fixture('seed-inline.yaml'), { prometheus: { serviceMonitor: { enabled: true, interval: '1m' } } }] },
   { name: 'legacy keys', values: [fixture('legacy-keys.yaml')] },
+  { name: 'PrometheusRule and dashboard ConfigMap (fixture monitoring files)', chart: withMonitoring,
+    values: [fixture('seed-inline.yaml'), { prometheus: { prometheusRule: { enabled: true, extraAlerts: [{ alert: 'X', expr: 'up == 0' }] }, grafanaDashboard: { enabled: true } } }] },
 ];
 
 for (const c of CASES) {
   test(`server-side dry run accepts the rendering: ${c.name}`, async () => {
-    const r = await render({ values: c.values, namespace: c.namespace ?? 'metallb-system' });
+    const r = await render({ values: c.values, namespace: c.namespace ?? 'metallb-system', chart: c.chart?.() });
     assert.equal(r.code, 0, r.stderr);
     const out = await dryRun(r.stdout);
     assert.equal(out.code, 0, out.stderr);
