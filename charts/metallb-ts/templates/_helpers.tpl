@@ -57,13 +57,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.configInline (gt (len .Values.configInline) 0) -}}true{{- end -}}
 {{- end -}}
 
-{{/* The ConfigMap both components read: the chart's own with configInline, else existingConfigMap. */}}
+{{/*
+The ConfigMap both components read: existingConfigMap when set, else <fullname>. With configInline
+the chart writes that ConfigMap itself (also under the existingConfigMap name, as upstream's chart
+does when both are set).
+*/}}
 {{- define "metallb.configMapName" -}}
-{{- if include "metallb.hasInlineConfig" . -}}
-{{- include "metallb.fullname" . -}}
-{{- else -}}
 {{- .Values.existingConfigMap | default (include "metallb.fullname" .) | trunc 253 -}}
-{{- end -}}
 {{- end -}}
 
 {{/* The memberlist key Secret (created by the controller at run time, not by the chart). */}}

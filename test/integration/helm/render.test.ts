@@ -81,11 +81,12 @@ test('existingConfigMap: no ConfigMap is rendered and both components read the n
   for (const kind of ['Deployment', 'DaemonSet'] as const) assert.equal(arg(container(objs, kind), 'config'), 'metallb-config');
 });
 
-test('configInline wins over existingConfigMap when both are set, as upstream documents', async () => {
-  const objs = await ok([fixture('seed-inline.yaml'), { existingConfigMap: 'ignored-cm' }]);
-  const cm = find(objs, 'ConfigMap');
-  assert.notEqual(cm.metadata.name, 'ignored-cm');
-  for (const kind of ['Deployment', 'DaemonSet'] as const) assert.equal(arg(container(objs, kind), 'config'), cm.metadata.name);
+test('configInline and existingConfigMap both set: the chart writes the inline config under that name, as upstream does', async () => {
+  const objs = await ok([fixture('seed-inline.yaml'), { existingConfigMap: 'named-cm' }]);
+  const cm = find(objs, 'ConfigMap') as K8sObject & { data: Record<string, string> };
+  assert.equal(cm.metadata.name, 'named-cm');
+  assert.deepEqual(parseConfig(cm.data.config).config?.pools.map((p) => p.name), ['default']);
+  for (const kind of ['Deployment', 'DaemonSet'] as const) assert.equal(arg(container(objs, kind), 'config'), 'named-cm');
 });
 
 test('custom images: repository, tag and pull policy per component; imagePullSecrets on both pods', async () => {
