@@ -100,6 +100,12 @@ test('custom images: repository, tag and pull policy per component; imagePullSec
   for (const kind of ['Deployment', 'DaemonSet'] as const) assert.deepEqual(pod(objs, kind).imagePullSecrets, [{ name: 'regcred' }]);
 });
 
+test('resources: null removes the default requests and limits', async () => {
+  const objs = await ok([fixture('seed-inline.yaml'), { controller: { resources: null }, speaker: { resources: null } }]);
+  assert.equal(container(objs, 'Deployment').resources, undefined);
+  assert.equal(container(objs, 'DaemonSet').resources, undefined);
+});
+
 test('default images: the placeholder repositories with the chart appVersion as tag and no pull policy', async () => {
   const objs = await ok([fixture('seed-inline.yaml')]);
   const chart = yaml.load(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { appVersion: string };
@@ -126,8 +132,17 @@ test('scheduling options: tolerations, node selectors, affinity, priority, runti
   assert.equal(cp.priorityClassName, values.controller.priorityClassName);
   assert.equal(sp.priorityClassName, values.speaker.priorityClassName);
   assert.equal(sp.runtimeClassName, values.speaker.runtimeClassName);
-  assert.deepEqual(cp.containers[0].resources, values.controller.resources);
-  assert.deepEqual(sp.containers[0].resources, values.speaker.resources);
+  // Helm merges maps of the user's values over the chart's defaults (the defaults are the
+  // manifests' requests/limits), key by key
+  const defaults = yaml.load(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as { controller: { resources: Record<string, object> }; speaker: { resources: Record<string, object> } };
+  const merged = (d: Record<string, object>, u: unknown): Record<string, object> => {
+    const out: Record<string, object> = { ...d };
+    for (const [k, v] of Object.entries(u as Record<string, object>)) out[k] = { ...(d[k] ?? {}), ...v };
+    return out;
+  };
+  assert.deepEqual(cp.containers[0].resources, merged(defaults.controller.resources, values.controller.resources));
+  assert.deepEqual(sp.containers[0].resources, merged(defaults.speaker.resources, values.speaker.resources));
+  assert.equal((cp.containers[0].resources as { limits: { cpu: string } }).limits.cpu, '100m');
   assert.deepEqual(workload(objs, 'Deployment').spec.template.metadata.annotations, values.controller.podAnnotations);
   assert.equal(workload(objs, 'DaemonSet').spec.template.metadata.annotations, undefined);
 });
