@@ -31,6 +31,8 @@ export interface HelmOptions {
   /** Extra environment (e.g. KUBECONFIG). */
   readonly env?: Record<string, string>;
   readonly input?: string;
+  /** Working directory (default: the test process's). */
+  readonly cwd?: string;
 }
 
 /** Runs helm with its own config/cache/data dirs under a temporary HOME-like directory. */
@@ -38,6 +40,7 @@ export function helm(args: readonly string[], opts: HelmOptions = {}): Promise<H
   const home = helmHome();
   return new Promise((resolve, reject) => {
     const child = execFile(helmBinary(), args, {
+      cwd: opts.cwd,
       maxBuffer: 64 * 1024 * 1024,
       encoding: 'utf8',
       env: {
