@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 import { chartCopyWithMonitoring, render, repoRoot } from '../../support/helm.js';
 
 const fixtures = join(repoRoot, 'test', 'fixtures', 'helm');

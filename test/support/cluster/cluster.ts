@@ -21,9 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startControlPlane, type ControlPlane, type KubectlOptions, type KubectlResult } from '../../../lib/sandbox/controlplane.js';
-import { TestNetwork, requireRoot, type HostSpec } from '../../../lib/sandbox/netns.js';
-import { FRR, requireFRR } from '../../../lib/sandbox/frr.js';
+import { startControlPlane, type ControlPlane, type KubectlOptions, type KubectlResult } from '../sandbox/controlplane.js';
+import { TestNetwork, requireRoot, type HostSpec } from '../sandbox/netns.js';
+import { FRR, requireFRR } from '../sandbox/frr.js';
 import {
   cgroupPids, createCgroupRoot, killPids, pidAlive, pidsWithCmdline, removeCgroupRoot, rmdirIfEmpty, sleepSync, terminateSync, unmountAll,
 } from './host.js';
