@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// metallb-controller: assigns addresses to LoadBalancer Services (spec §3). Wiring only.
+// metallb-controller: assigns addresses to LoadBalancer Services (docs/behaviour/controller.md). Wiring only.
 //   Flags in Go's or GNU's syntax (-port=7472, --port 7472; lib/cli/flags.ts):
 //   --port 7472  --config config  --log-level info  --kubeconfig <file> (in-cluster otherwise)
 //   --namespace / METALLB_NAMESPACE / service-account namespace file
@@ -53,7 +53,7 @@ if (args['enable-pprof']) log.warn({ op: 'startup' }, '--enable-pprof has no eff
 
 async function main(): Promise<void> {
   const metrics = createControllerMetrics();
-  // Ready as soon as /metrics listens (spec §3.6), independent of config or sync.
+  // Ready as soon as /metrics listens (docs/behaviour/controller.md#readiness), independent of config or sync.
   const server = await startMetricsServer(metrics.registry, port, undefined, log);
   log.info({ op: 'startup', port: server.port }, 'serving /metrics');
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(args.kubeconfig));

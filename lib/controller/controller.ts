@@ -1,6 +1,6 @@
 // The controller: watches Services (all namespaces) and the `config` ConfigMap, feeds one
 // de-duplicating work queue processed by a single worker, and turns each decision into a status
-// write and Events (spec §2.3, §3.2–3.4).
+// write and Events (docs/behaviour/allocation.md#reconcile, docs/behaviour/controller.md).
 //
 //   const c = new Controller({ client, namespace: 'metallb-system', configMapName: 'config', log, metrics });
 //   await c.start();     // informers running, initial sync done, worker running
@@ -73,7 +73,7 @@ export class Controller {
   private configLoaded = false;
   private configStale = false;
   private configRefusal = '';
-  /** The refusal was the allocator's (stale rule): retried, also whenever a Service changes (Q5). */
+  /** The refusal was the allocator's (stale rule): retried, also whenever a Service changes (docs/behaviour/quirks.md#q5). */
   private refusedByAllocator = false;
   private lastRefusalEventText: string | undefined;
   private readonly writesInFlight = new Set<string>();
@@ -122,7 +122,7 @@ export class Controller {
     this.configMaps.start();
     this.worker = this.runWorker();
     await Promise.all([this.services.synced(), this.configMaps.synced()]);
-    // Every initial event is queued by now; the marker goes behind them (spec §3.3).
+    // Every initial event is queued by now; the marker goes behind them (docs/behaviour/controller.md#synced).
     this.queue.add(SYNCED_KEY);
     this.log.info({ op: 'startup', services: this.services.size }, 'caches synced');
   }
@@ -137,7 +137,7 @@ export class Controller {
 
   private serviceChanged(key: string): void {
     this.queue.add(key);
-    // Quirk Q5, target behaviour: a config refused because it would strand addresses is retried
+    // Quirk docs/behaviour/quirks.md#q5, target behaviour: a config refused because it would strand addresses is retried
     // as soon as a Service changes (that change may be what frees the address), not only on backoff.
     if (this.refusedByAllocator) this.queue.add(CONFIG_KEY);
   }
@@ -183,7 +183,7 @@ export class Controller {
    * Records every cached Service's status addresses in the allocator (where the config allows),
    * without writing anything. Run when the allocator starts knowing pools (the synced marker, the
    * first config), so that the reprocess-all that follows never hands an address that a Service
-   * later in the queue already holds to a newcomer earlier in the queue (spec §3.3).
+   * later in the queue already holds to a newcomer earlier in the queue (docs/behaviour/controller.md#synced).
    */
   private async reassertAll(): Promise<void> {
     let held = 0;
@@ -280,7 +280,7 @@ export class Controller {
     });
   }
 
-  // ------------------------------------------------------------------ config (spec §3.4)
+  // ------------------------------------------------------------------ config (docs/behaviour/controller.md#stale-config)
 
   private async processConfig(): Promise<Outcome> {
     const cm = this.configMaps.get(this.configMapKey);
@@ -318,7 +318,7 @@ export class Controller {
       this.setStale(true, verdict.message);
       this.log[this.lastRefusalEventText === text ? 'debug' : 'error']({ op: 'setConfig', configmap: this.configMapKey, error: verdict.message }, 'config refused: not compatible with assigned IPs, keeping the config in force');
       this.refusalEvent(cm, text, 'ConfigNotCompatible', `configuration refused, previous configuration stays in force: ${verdict.message}`);
-      return 'error'; // retried with backoff, and whenever a Service changes (Q5)
+      return 'error'; // retried with backoff, and whenever a Service changes (docs/behaviour/quirks.md#q5)
     }
     this.configText = text;
     this.configLoaded = true;

@@ -1,4 +1,4 @@
-// The controller's flags (spec §3.1), parsed without side effects so the entry point stays
+// The controller's flags (docs/behaviour/controller.md#flags), parsed without side effects so the entry point stays
 // wiring only. Go's flag syntax and GNU's are both accepted (lib/cli/flags.ts).
 import { parseFlags, type FlagValues } from '../cli/flags.js';
 

@@ -1,4 +1,4 @@
-// The per-Service reconcile decision (spec §2.3, v0.12): from the cached Service, the allocator
+// The per-Service reconcile decision (docs/behaviour/allocation.md#reconcile, v0.12): from the cached Service, the allocator
 // and the `synced` flag to what the status should say and which events to emit. Pure logic over
 // the allocator: no Kubernetes client here, so it is unit-tested with plain objects.
 
@@ -68,7 +68,7 @@ export function reconcileService(key: string, svc: Service | undefined, allocato
     return { outcome: 'ok', ingressIPs: null, events, logs };
   }
   const spec = svc.spec ?? {};
-  // Divergence (spec §6.4 recommendation): a Service that names a load-balancer class belongs to
+  // Divergence (docs/behaviour/manifests.md#current-kubernetes recommendation): a Service that names a load-balancer class belongs to
   // another implementation. Forget any allocation we held, never touch its status.
   if (spec.loadBalancerClass) {
     if (allocator.release(key)) log('info', 'service has a loadBalancerClass, address released', { loadBalancerClass: spec.loadBalancerClass });

@@ -1,4 +1,4 @@
-// The controller's Prometheus metrics (spec §5) with upstream's names, types and labels, plus
+// The controller's Prometheus metrics (docs/behaviour/metrics.md#metrics) with upstream's names, types and labels, plus
 // Node.js process metrics (CPU, memory, event-loop lag percentiles, GC) in place of Go's runtime
 // metrics.
 
@@ -8,7 +8,7 @@ import { k8sClientMetrics } from './k8s-client.js';
 
 export interface ControllerMetrics {
   readonly registry: Registry;
-  /** metallb_allocator_addresses_total{pool}: usable addresses in the pool (§2.9). */
+  /** metallb_allocator_addresses_total{pool}: usable addresses in the pool (docs/behaviour/allocation.md#capacity). */
   readonly addressesTotal: Gauge<'pool'>;
   /** metallb_allocator_addresses_in_use_total{pool}: distinct addresses in use. */
   readonly addressesInUse: Gauge<'pool'>;

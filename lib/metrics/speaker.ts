@@ -1,4 +1,4 @@
-// The speaker's Prometheus metrics (spec §5), with upstream's names, types and labels so
+// The speaker's Prometheus metrics (docs/behaviour/metrics.md#metrics), with upstream's names, types and labels so
 // existing dashboards and alerts keep working. Plus the two k8s-client config gauges the speaker
 // shares with the controller, and optionally Node.js process metrics (including event-loop lag,
 // the stand-in for upstream's Go runtime metrics).
@@ -124,7 +124,7 @@ export interface AnnouncedSeries {
 
 /**
  * Applies a Service's announced-series changes: set to 1 while announced, removed on withdraw
- * (upstream v0.12 never removed them, its quirk Q6; ≤v0.11 did).
+ * (upstream v0.12 never removed them, its quirk docs/behaviour/quirks.md#q6; ≤v0.11 did).
  */
 export function recordAnnounced(
   m: SpeakerMetrics,

@@ -1,4 +1,4 @@
-// The running speaker (spec §4): Kubernetes watches, memberlist, the layer 2 announcer and the BGP
+// The running speaker (docs/behaviour/speaker.md): Kubernetes watches, memberlist, the layer 2 announcer and the BGP
 // sessions around the pure decision core (SpeakerState). This file only wires: every decision is
 // made by SpeakerState, every packet by lib/layer2, lib/bgp and lib/memberlist.
 //
@@ -7,13 +7,13 @@
 //   await d.stop();         // leaves gossip, withdraws routes, stops answering ARP/NDP, closes all
 //
 // Inputs and what they trigger:
-//  - Services, EndpointSlices (or Endpoints, spec §4.2), the `config` ConfigMap: one work queue
+//  - Services, EndpointSlices (or Endpoints, docs/behaviour/speaker.md#watches), the `config` ConfigMap: one work queue
 //    of Service keys plus a config marker, processed one at a time; a Service key re-decides that
 //    Service (SpeakerState.updateService / updateEndpoints);
 //  - the own Node (field selector on its name): labels -> BGP sessions to open/close; any update
 //    also triggers a memberlist join round (upstream);
 //  - memberlist join/leave/update: the usable-speaker set -> the Services whose election changes;
-//  - speaker Pods: listed at start and every 5 min, joined every minute (spec §4.5).
+//  - speaker Pods: listed at start and every 5 min, joined every minute (docs/behaviour/speaker.md#speakerlist).
 // Effects: Layer2Announcer.setAnnounced (full set) + reannounce (every announce pass, as upstream),
 // BGPSession.setAdvertisements (full route set, coalesced to one hand-over per event-loop turn),
 // metallb_speaker_announced series, nodeAssigned events.
@@ -416,7 +416,7 @@ export class SpeakerDaemon {
     return out;
   }
 
-  // ------------------------------------------------------------------ config (spec §4.4)
+  // ------------------------------------------------------------------ config (docs/behaviour/speaker.md#config)
 
   private processConfig(): boolean {
     const key = `${this.opts.namespace}/${this.o.configName}`;
@@ -456,7 +456,7 @@ export class SpeakerDaemon {
     return ok;
   }
 
-  // ------------------------------------------------------------------ BGP sessions (spec §4.7.1)
+  // ------------------------------------------------------------------ BGP sessions (docs/behaviour/bgp.md#sessions)
 
   private applyPeerChanges(changes: PeerChanges | undefined): void {
     if (!changes || this.stopping) return;

@@ -1,4 +1,4 @@
-// The speaker's per-Service decision (spec §4.3, §4.6.1, §4.7.2): given the Service, its
+// The speaker's per-Service decision (docs/behaviour/speaker.md#pipeline, docs/behaviour/layer2.md#owner, docs/behaviour/bgp.md#which-nodes): given the Service, its
 // endpoints' readiness, the config, this node and the live speakers, what this node must do for
 // the Service — announce it over layer 2 or BGP (and with what), or withdraw it and why.
 // Pure: no Kubernetes client, no sockets; constant work per Service apart from the layer 2
@@ -93,7 +93,7 @@ export type ServiceDecision =
 
 /**
  * Layer 2, `Cluster` policy, memberlist disabled. Upstream v0.11+ announces from no node at all
- * (its issue #2005); 'readyNodes' (the default here) elects among the nodes with a ready
+ * (upstream issue #2005); 'readyNodes' (the default here) elects among the nodes with a ready
  * endpoint instead, the ≤v0.10 candidate set, so the address stays reachable.
  */
 export type Layer2WithoutMemberlist = 'nobody' | 'readyNodes';
@@ -168,7 +168,7 @@ function withdraw(reason: WithdrawReason, previous: AnnouncedService | undefined
   return election === undefined ? d : { ...d, election };
 }
 
-/** Layer 2 candidates (spec §4.6.1, v0.11+ rules). */
+/** Layer 2 candidates (docs/behaviour/layer2.md#owner, v0.11+ rules). */
 export function layer2Candidates(
   local: boolean,
   endpoints: EndpointReadiness,

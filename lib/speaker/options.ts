@@ -1,4 +1,4 @@
-// The speaker's flags and environment (spec §4.1), parsed without side effects so the entry
+// The speaker's flags and environment (docs/behaviour/speaker.md#flags), parsed without side effects so the entry
 // point stays wiring only. Flags take Go's syntax as well as GNU's (lib/cli/flags.ts), as in
 // existing manifests; an explicit flag wins over its environment variable.
 

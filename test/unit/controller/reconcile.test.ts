@@ -1,4 +1,4 @@
-// The per-Service reconcile decision (spec §2.3) with the real allocator and config parser:
+// The per-Service reconcile decision (docs/behaviour/allocation.md#reconcile) with the real allocator and config parser:
 // table-driven cases (name, service, state, expected status/events/outcome).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

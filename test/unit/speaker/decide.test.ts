@@ -57,7 +57,7 @@ const lanIP = '172.18.0.200'; // spec vector: order node-b, node-a, node-c
 const prevL2: AnnouncedService = { protocol: 'layer2', ips: [mustParseIP(lanIP)] };
 
 const cases: Case[] = [
-  // ---- pipeline order (§4.3)
+  // ---- pipeline order (docs/behaviour/speaker.md#pipeline)
   { name: 'Service gone', svc: undefined, want: { action: 'withdraw', reason: 'serviceDeleted' } },
   { name: 'Service gone, was announced', svc: undefined, previous: prevL2, want: { action: 'withdraw', reason: 'serviceDeleted', withdrawPrevious: 'serviceDeleted' } },
   { name: 'no Endpoints object: as deleted', svc: service({ ips: [lanIP] }), endpoints: undefined, want: { action: 'withdraw', reason: 'serviceDeleted' } },
@@ -79,7 +79,7 @@ const cases: Case[] = [
   { name: 'IPs spanning two pools', svc: service({ ips: [lanIP, '10.20.30.1'] }), want: { action: 'withdraw', reason: 'ipNotAllowed' } },
   { name: 'range pool: address just outside the range', svc: service({ ips: ['172.18.0.251'] }), want: { action: 'withdraw', reason: 'ipNotAllowed' } },
 
-  // ---- layer 2, Cluster (§4.6.1 v0.11+)
+  // ---- layer 2, Cluster (docs/behaviour/layer2.md#owner v0.11+)
   { name: 'L2 Cluster: hash winner node-b announces', node: 'node-b', svc: service({ ips: [lanIP] }), endpoints: eps(['node-c']), want: { action: 'announce', protocol: 'layer2' } },
   { name: 'L2 Cluster: node-a loses to node-b', node: 'node-a', svc: service({ ips: [lanIP] }), endpoints: eps(['node-a']), want: { action: 'withdraw', reason: 'notOwner', owner: 'node-b' } },
   { name: 'L2 Cluster: node-c loses to node-b', node: 'node-c', svc: service({ ips: [lanIP] }), previous: prevL2, want: { action: 'withdraw', reason: 'notOwner', owner: 'node-b', withdrawPrevious: 'notOwner' } },
@@ -107,7 +107,7 @@ const cases: Case[] = [
   { name: 'L2 Local: endpoint node without a live speaker is skipped', node: 'node-a', speakers: new Set(['node-a', 'node-c']), svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b']), want: { action: 'withdraw', reason: 'notOwner' } },
   { name: 'L2 Local, memberlist disabled: endpoint nodes unfiltered', node: 'node-b', speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b', 'node-c']), want: { action: 'announce', protocol: 'layer2' } },
 
-  // ---- BGP (§4.7.2)
+  // ---- BGP (docs/behaviour/bgp.md#which-nodes)
   { name: 'BGP Cluster: endpoint anywhere', node: 'node-a', svc: service({ ips: ['198.51.100.10'] }), endpoints: eps(['node-c']), want: { action: 'announce', protocol: 'bgp' } },
   { name: 'BGP Cluster: no healthy endpoint', node: 'node-a', svc: service({ ips: ['198.51.100.10'] }), endpoints: eps([], ['node-a']), want: { action: 'withdraw', reason: 'noEndpoints' } },
   { name: 'BGP Cluster: memberlist plays no part', node: 'node-a', speakers: new Set(), svc: service({ ips: ['198.51.100.10'] }), want: { action: 'announce', protocol: 'bgp' } },

@@ -15,7 +15,7 @@ import { readinessFromEndpoints } from '../../../lib/speaker/endpoints.js';
 import { goQuote, nodeAssignedEvent } from '../../../lib/speaker/events.js';
 import { config, pool, service } from './fixtures.js';
 
-// spec §5: name, type, labels
+// docs/behaviour/metrics.md#metrics: name, type, labels
 const table: [string, 'gauge' | 'counter', string[]][] = [
   ['metallb_speaker_announced', 'gauge', ['service', 'protocol', 'node', 'ip']],
   ['metallb_layer2_requests_received', 'counter', ['ip']],
