@@ -78,12 +78,12 @@ const cases: Case[] = [
   {
     name: 'bad requested IP while holding one: LoadBalancerFailed, keeps the held IP',
     service: svc('s', { status: ['192.0.2.1'], loadBalancerIP: 'not-an-ip' }), outcome: 'ok', ingress: ['192.0.2.1'],
-    events: ['Warning LoadBalancerFailed invalid requested loadbalancer IPs: invalid spec.loadBalancerIP not-an-ip'],
+    events: ['Warning LoadBalancerFailed invalid requested loadbalancer IPs: invalid spec.loadBalancerIP "not-an-ip"'],
   },
   {
     name: 'bad requested IP without one: AllocationFailed, status cleared',
     service: svc('s', { loadBalancerIP: 'not-an-ip' }), outcome: 'ok', ingress: [],
-    events: ['Warning AllocationFailed Failed to allocate IP for "ns/s": invalid spec.loadBalancerIP not-an-ip'],
+    events: ['Warning AllocationFailed Failed to allocate IP for "ns/s": invalid spec.loadBalancerIP "not-an-ip"'],
   },
   {
     name: 'unknown pool: AllocationFailed',
