@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { toPinoLevel } from '../util/log.js';
 import { parseBGPMode, type BGPMode } from './config.js';
+import { validateLBClass } from '../k8s/ownership.js';
 
 export interface SpeakerOptions {
   /** --node-name / METALLB_NODE_NAME: this node (required). */
@@ -37,12 +38,16 @@ export interface SpeakerOptions {
   readonly enablePprof: boolean;
   /** METALLB_BGP_TYPE: native (default) or frr; chooses the config validator. */
   readonly bgpMode: BGPMode;
+  /** --lb-class: the loadBalancerClass handled ('' = Services without a class). */
+  readonly lbClass: string;
+  /** --ignore-exclude-lb: announce even from nodes labelled exclude-from-external-load-balancers. */
+  readonly ignoreExcludeLB: boolean;
 }
 
 export type SpeakerOptionsResult = { ok: true; options: SpeakerOptions } | { ok: false; error: string };
 
-const STRING_FLAGS = ['node-name', 'host', 'port', 'config', 'namespace', 'kubeconfig', 'ml-bindaddr', 'ml-bindport', 'ml-labels', 'ml-secret-key', 'log-level'] as const;
-const BOOL_FLAGS = ['disable-epslices', 'enable-pprof'] as const;
+const STRING_FLAGS = ['node-name', 'host', 'port', 'config', 'namespace', 'kubeconfig', 'ml-bindaddr', 'ml-bindport', 'ml-labels', 'ml-secret-key', 'log-level', 'lb-class'] as const;
+const BOOL_FLAGS = ['disable-epslices', 'enable-pprof', 'ignore-exclude-lb'] as const;
 const BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
@@ -106,6 +111,9 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+  const lbClass = values['lb-class'] ?? '';
+  const lbClassProblem = validateLBClass(lbClass);
+  if (lbClassProblem) return { ok: false, error: lbClassProblem };
   const mlBindAddr = values['ml-bindaddr'] ?? env.METALLB_ML_BIND_ADDR ?? '';
   const mlLabels = values['ml-labels'] ?? env.METALLB_ML_LABELS ?? '';
   const namespace = values.namespace ?? env.METALLB_NAMESPACE;
@@ -127,6 +135,8 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
       disableEndpointSlices: values['disable-epslices'] ?? false,
       enablePprof: values['enable-pprof'] ?? false,
       bgpMode,
+      lbClass,
+      ignoreExcludeLB: values['ignore-exclude-lb'] ?? false,
     },
   };
 }
