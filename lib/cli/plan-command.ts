@@ -1,5 +1,5 @@
 // `metallbctl plan NEWCONFIG [--services FILE | --from-cluster] [-o table|json]`.
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.js';
 import yaml from 'js-yaml';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, readInput } from './io.js';
 import { ClusterReadError, connect, readCluster } from './cluster.js';
@@ -78,10 +78,7 @@ function format(r: PlanResult, problems: readonly string[]): string {
 export async function planCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    parsed = parseFlags(argv, {
         services: { type: 'string' },
         current: { type: 'string' },
         nodes: { type: 'string' },
@@ -93,8 +90,7 @@ export async function planCommand(argv: string[], out: (s: string) => void, err:
         'lb-class': { type: 'string', default: '' },
         output: { type: 'string', short: 'o', default: 'table' },
         help: { type: 'boolean', short: 'h' },
-      },
-    });
+    }, { positionals: true });
   } catch (e) {
     err(`metallbctl plan: ${(e as Error).message}\n\n${PLAN_USAGE}\n`);
     return EXIT_USAGE;

@@ -1,5 +1,5 @@
 // `metallbctl status [--kubeconfig PATH] [-n NS] [-o table|json]`.
-import { parseArgs } from 'node:util';
+import { parseFlags } from './flags.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE } from './io.js';
 import { ClusterReadError, connect, readCluster } from './cluster.js';
 import { buildStatus, formatStatus } from './status.js';
@@ -29,10 +29,7 @@ Options:
 export async function statusCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let v;
   try {
-    v = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      options: {
+    v = parseFlags(argv, {
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', short: 'n', default: 'metallb-system' },
         output: { type: 'string', short: 'o', default: 'table' },
@@ -41,7 +38,6 @@ export async function statusCommand(argv: string[], out: (s: string) => void, er
         'metrics-port': { type: 'string', default: '7472' },
         'lb-class': { type: 'string', default: '' },
         help: { type: 'boolean', short: 'h' },
-      },
     }).values;
   } catch (e) {
     err(`metallbctl status: ${(e as Error).message}\n\n${STATUS_USAGE}\n`);
