@@ -81,6 +81,8 @@ export class Controller {
   private refusedByAllocator = false;
   private lastRefusalEventText: string | undefined;
   private readonly writesInFlight = new Set<string>();
+  /** Services whose allocation failed and that hold no address (metallb_allocator_services_unassigned). */
+  private readonly unassigned = new Set<string>();
   private readonly deferred = new Set<string>();
   private writeSlots: number;
   private readonly slotWaiters: (() => void)[] = [];
@@ -248,6 +250,11 @@ export class Controller {
       this.log[l.level]({ op: 'allocateIPs', service: key, ...(decision.pool ? { pool: decision.pool } : {}), ...l.fields }, l.msg);
     }
     if (svc) for (const e of decision.events) this.events.event(svc, 'Service', e.type, e.reason, e.message);
+    // Services of ours left without an address by a failed allocation (not upstream: for alerts)
+    const failed = svc !== undefined && decision.ingressIPs !== null && decision.ingressIPs.length === 0 && decision.events.some((e) => e.reason === 'AllocationFailed');
+    if (failed) this.unassigned.add(key);
+    else if (decision.ingressIPs !== null || svc === undefined || !isOurService(svc, this.opts.lbClass ?? '')) this.unassigned.delete(key);
+    this.opts.metrics.servicesUnassigned.set(this.unassigned.size);
     updatePoolMetrics(this.opts.metrics, this.allocator.usage()); // O(pools)
   }
 
