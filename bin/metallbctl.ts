@@ -10,6 +10,7 @@ Commands:
   migrate  FILE|-    convert a config to the CRD-based API (IPAddressPool, BGPPeer, ...)
   status             the live state: config in force, Services and who announces them, speakers
   plan     FILE|-    what every Service would get under a new config, before applying it
+  version            the metallb-ts version and the Node.js runtime
 
 Run "metallbctl <command> --help" for a command's options.`;
 
@@ -20,6 +21,7 @@ const commands: Record<string, () => Promise<Command>> = {
   migrate: async () => (await import('../lib/migrate/command.js')).migrateCommand,
   status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
   plan: async () => (await import('../lib/cli/plan-command.js')).planCommand,
+  version: async () => (await import('../lib/cli/version-command.js')).versionCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
