@@ -104,7 +104,8 @@ export class Controller {
       fieldSelector: `metadata.name=${opts.configMapName}`,
       backoffMs,
     }, opts.log);
-    this.events = new EventRecorder(opts.client, { component: COMPONENT }, opts.log);
+    // Status writes first: events trickle (one at a time) while any status write is in flight.
+    this.events = new EventRecorder(opts.client, { component: COMPONENT, busy: () => this.writesInFlight.size > 0 }, opts.log);
     this.services.on({
       add: (svc) => this.queue.add(objectKey(svc)),
       update: (_old, svc) => this.serviceChanged(objectKey(svc)),
@@ -285,6 +286,7 @@ export class Controller {
       this.queue.addRateLimited(key);
     }).finally(() => {
       this.writesInFlight.delete(key);
+      if (this.writesInFlight.size === 0) this.events.kick();
       this.releaseWriteSlot();
       if (this.deferred.delete(key)) this.queue.add(key);
     });
