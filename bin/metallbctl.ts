@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // metallbctl: operator CLI for the legacy MetalLB configuration. Wiring only.
 import { validateCommand } from '../lib/config/validate-command.js';
-import { EXIT_USAGE } from '../lib/cli/io.js';
+import { CheckedOutput, EXIT_USAGE, UsageError } from '../lib/cli/io.js';
 
 const USAGE = `Usage: metallbctl <command> [options]
 
@@ -24,9 +24,11 @@ const commands: Record<string, () => Promise<Command>> = {
   version: async () => (await import('../lib/cli/version-command.js')).versionCommand,
 };
 
+const stdout = new CheckedOutput();
+
 async function main(argv: string[]): Promise<number> {
-  const out = (s: string) => process.stdout.write(s);
-  const err = (s: string) => process.stderr.write(s);
+  const out = (s: string) => stdout.write(s);
+  const err = (s: string) => { process.stderr.write(s); };
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     (name === undefined ? err : out)(`${USAGE}\n`);
@@ -37,7 +39,20 @@ async function main(argv: string[]): Promise<number> {
   return (await load())(rest, out, err);
 }
 
-main(process.argv.slice(2)).then(
+/** The command's exit code, unless standard output could not be written (then 2: "unwritable output"). */
+async function run(argv: string[]): Promise<number> {
+  const code = await main(argv);
+  try {
+    await stdout.flush();
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`metallbctl: ${e.message}\n`);
+    return EXIT_USAGE;
+  }
+  return code;
+}
+
+run(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => { process.stderr.write(`metallbctl: internal error: ${(e as Error).stack ?? String(e)}\n`); process.exitCode = 70; },
 );
