@@ -84,7 +84,7 @@ export function plan(input: PlanInput): PlanResult {
   const skipped = input.services.length - ours.length;
 
   // 1. Would the controller refuse the config? Its own check: replay the current assignments,
-  //    then setConfig(new) (spec §3.4). Without the current config, an assignment strands when no
+  //    then setConfig(new) (docs/behaviour/allocation.md#configuration-changes). Without the current config, an assignment strands when no
   //    single pool of the new config holds all its addresses (the same rule, by the speaker's
   //    pool lookup).
   let refusal: string | undefined;

@@ -26,7 +26,7 @@ function svc(name: string, o: { ips?: string[]; cls?: string; local?: boolean; l
   };
 }
 
-/** Independent layer 2 winner: the node whose SHA-256("node#ip") is the smallest (spec §4.6.1). */
+/** Independent layer 2 winner: the node whose SHA-256("node#ip") is the smallest (docs/behaviour/layer2.md#which-node-announces). */
 function winner(nodes: string[], ip: string): string {
   const d = (n: string) => createHash('sha256').update(`${n}#${ip}`).digest();
   return [...nodes].sort((a, b) => Buffer.compare(d(a), d(b)))[0];
