@@ -14,6 +14,10 @@
 //  - `config-refusal-event`: when a config is refused, ours also writes a Warning Event on the
 //    ConfigMap (upstream only logs). The ConfigMap's Events are compared after removing that
 //    Event, and the test checks that ours did write it.
+//  - `config-loaded-event`: when a config is adopted, ours writes a Normal `ConfigLoaded` Event
+//    on the ConfigMap naming the config's digest (what `metallbctl status` reads; upstream only
+//    logs "config (re)loaded"). The ConfigMap's Events are compared after removing it, and the
+//    test checks that ours did write it.
 //  - `in-use-order`: "address also in use by a,b" lists the other users in random order upstream
 //    (map iteration) and in the order they got the address here (docs/allocator.md). Both
 //    sides' lists are compared as sets. Upstream's order is random, so this one may go unused.
@@ -27,9 +31,9 @@ import { NS, serviceManifest, waitFor, type ServiceSpecInput } from '../../integ
 import { startControllerEnv, type ControllerEnv, type Impl } from './controllers.js';
 
 const APP = 'parity';
-const TOLERATED = ['config-refusal-event', 'in-use-order', 'requested-order'] as const;
+const TOLERATED = ['config-refusal-event', 'config-loaded-event', 'in-use-order', 'requested-order'] as const;
 /** Tolerances whose difference is deterministic: the history must run into each of them. */
-const MUST_OCCUR: readonly Tolerance[] = ['config-refusal-event', 'requested-order'];
+const MUST_OCCUR: readonly Tolerance[] = ['config-refusal-event', 'config-loaded-event', 'requested-order'];
 type Tolerance = (typeof TOLERATED)[number];
 const used = new Set<Tolerance>();
 
@@ -256,6 +260,8 @@ function sortInUse(events: Record<string, string[]>): Record<string, string[]> {
 function tolerate(ours: View, upstream: View): [View, View] {
   const refusals = ours.configEvents.filter((e) => /^Warning \S+: /.test(e) && !upstream.configEvents.includes(e));
   if (refusals.length > 0) used.add('config-refusal-event');
+  const loaded = ours.configEvents.filter((e) => /^Normal ConfigLoaded: /.test(e) && !upstream.configEvents.includes(e));
+  if (loaded.length > 0) used.add('config-loaded-event');
   const ue = sortInUse(upstream.events), oe = sortInUse(ours.events);
   if (JSON.stringify(ue) !== JSON.stringify(upstream.events) || JSON.stringify(oe) !== JSON.stringify(ours.events)) used.add('in-use-order');
   const services = { ...ours.services };
@@ -269,7 +275,7 @@ function tolerate(ours: View, upstream: View): [View, View] {
       services[name] = u;
     }
   }
-  return [{ ...ours, services, events: oe, configEvents: ours.configEvents.filter((e) => !refusals.includes(e)) }, { ...upstream, events: ue }];
+  return [{ ...ours, services, events: oe, configEvents: ours.configEvents.filter((e) => !refusals.includes(e) && !loaded.includes(e)) }, { ...upstream, events: ue }];
 }
 
 function diff(a: View, b: View): string {
