@@ -114,3 +114,24 @@ test("the real chart ships manifests/monitoring/'s files (or says plainly that t
     }
   }
 });
+
+test("upstream's switches reach the project's own alert names (MetalLBConfigStale, MetalLBAddressPoolNearlyExhausted)", async () => {
+  const dir = join(repoRoot, 'manifests', 'monitoring');
+  const file = readdirSync(dir).find((f) => /rules\.ya?ml$/.test(f));
+  assert.ok(file, 'manifests/monitoring has a rules file');
+  const names = (yaml.load(readFileSync(join(dir, file), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules).map((r) => r.alert ?? r.record);
+  const on = await render({ values: [seed, { prometheus: { prometheusRule: { enabled: true, staleConfig: { enabled: true, labels: { severity: 'page' } } } } }] });
+  assert.equal(on.code, 0, on.stderr);
+  const shipped = rules(find(on.objects, 'PrometheusRule'));
+  const stale = names.find((n) => n === 'MetalLBConfigStale' || n === 'MetalLBStaleConfig');
+  assert.ok(stale, `no stale-config alert among ${names.join(', ')}`);
+  assert.equal(byName(shipped, stale)?.labels?.severity, 'page');
+  const off = await render({ values: [seed, { prometheus: { prometheusRule: { enabled: true, staleConfig: { enabled: false }, addressPoolExhausted: { enabled: false }, bgpSessionDown: { enabled: false }, configNotLoaded: { enabled: false } } } }] });
+  assert.equal(off.code, 0, off.stderr);
+  const left = rules(find(off.objects, 'PrometheusRule')).map((r) => r.alert ?? r.record);
+  for (const n of ['MetalLBConfigStale', 'MetalLBStaleConfig', 'MetalLBConfigNotLoaded', 'MetalLBBGPSessionDown', 'MetalLBAddressPoolExhausted', 'MetalLBAddressPoolNearlyExhausted']) {
+    assert.ok(!left.includes(n), `${n} still shipped with its switch off`);
+  }
+  // rules without an upstream switch always ship
+  for (const n of names.filter((x) => !/ConfigStale|StaleConfig|ConfigNotLoaded|BGPSessionDown|AddressPool(Nearly)?Exhausted/.test(x ?? ''))) assert.ok(left.includes(n), `${n} missing`);
+});
