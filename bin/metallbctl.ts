@@ -8,6 +8,9 @@ const USAGE = `Usage: metallbctl <command> [options]
 Commands:
   validate FILE|-    check a config (ConfigMap manifest or bare config text)
   migrate  FILE|-    convert a config to the CRD-based API (IPAddressPool, BGPPeer, ...)
+  status             the live state: config in force, Services and who announces them, speakers
+  plan     FILE|-    what every Service would get under a new config, before applying it
+  version            the metallb-ts version and the Node.js runtime
 
 Run "metallbctl <command> --help" for a command's options.`;
 
@@ -16,6 +19,9 @@ type Command = (argv: string[], out: (s: string) => void, err: (s: string) => vo
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => validateCommand,
   migrate: async () => (await import('../lib/migrate/command.js')).migrateCommand,
+  status: async () => (await import('../lib/cli/status-command.js')).statusCommand,
+  plan: async () => (await import('../lib/cli/plan-command.js')).planCommand,
+  version: async () => (await import('../lib/cli/version-command.js')).versionCommand,
 };
 
 const stdout = new CheckedOutput();
