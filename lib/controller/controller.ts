@@ -15,6 +15,9 @@ import type { Logger } from '../util/log.js';
 import { Allocator, serviceRequest } from '../allocator/index.js';
 import { parseIP, type IPAddress } from '../ip/index.js';
 import { parseConfig, refusals, formatProblem } from '../config/index.js';
+
+/** The longest Event message the controller writes (the API server refuses much larger Events). */
+const MAX_EVENT_MESSAGE = 4096;
 import type { KubeClient } from '../k8s/client.js';
 import { Informer, dropManagedFields, objectKey, type KubeObject } from '../k8s/informer.js';
 import { WorkQueue } from '../k8s/workqueue.js';
@@ -359,6 +362,8 @@ export class Controller {
   private refusalEvent(cm: ConfigMap, text: string, reason: string, message: string): void {
     if (this.lastRefusalEventText === text) return;
     this.lastRefusalEventText = text;
-    this.events.event(cm, 'ConfigMap', 'Warning', reason, message);
+    // an Event too large for the API server is lost: the message is cut (the log has the full list)
+    const short = message.length > MAX_EVENT_MESSAGE ? `${message.slice(0, MAX_EVENT_MESSAGE - 40)} ... (cut; see the controller log)` : message;
+    this.events.event(cm, 'ConfigMap', 'Warning', reason, short);
   }
 }
