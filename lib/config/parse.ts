@@ -1,9 +1,9 @@
 // The legacy config parser: text -> RawConfig (as written) -> validated, defaulted Config.
 //
-// Checks follow upstream v0.12's order (spec §1.11), but every problem is collected rather
+// Checks follow upstream v0.12's order (docs/behaviour/config.md#check-order), but every problem is collected rather
 // than stopping at the first. Each problem says who refuses the config because of it (the
 // shared parser used by the controller and every speaker, the native- or FRR-mode speaker
-// validator of §1.10, or this project where the spec recommends refusing a silent quirk).
+// validator of docs/behaviour/config.md#mode-validation, or this project where it refuses a silent quirk (docs/behaviour/quirks.md)).
 
 import { CIDR, IPAddress, parseIP, parsePoolEntry, type PoolEntry } from '../ip/index.js';
 import { DurationError, parseGoDuration, truncateToSeconds } from './duration.js';
@@ -14,10 +14,18 @@ import type {
   Protocol, RawAddressPool, RawBFDProfile, RawBGPAdvertisement, RawConfig, RawMatchExpression,
   RawNodeSelector, RawPeer, Refuser, SelectorOperator,
 } from './types.js';
-import { PlainScalar, YAMLSyntaxError, decodeStrict, scalarText, toTyped, type RawNode, type TypedNode } from './yaml11.js';
+import { FORBIDDEN_KEYS, PlainScalar, YAMLSyntaxError, decodeStrict, scalarText, toTyped, type RawNode, type TypedNode } from './yaml11.js';
 
 /** A ConfigMap holds at most 1 MiB; larger input is refused before parsing. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * The most problems a parse keeps (per refuser, in check order); the rest are counted and
+ * reported as one closing "... and N more problems" entry, so a refused config costs bounded
+ * memory and bounded log/Event text whatever its size (a 1 MiB document of aliases expands to
+ * hundreds of thousands of problems).
+ */
+export const MAX_PROBLEMS = 50;
 
 export interface ParseResult {
   /** The config as written, when the document decoded and had the right shape. */
@@ -61,15 +69,57 @@ export function parseConfig(text: string): ParseResult {
   if (typeof rawTree !== 'object' || Array.isArray(rawTree) || rawTree instanceof PlainScalar) {
     return { problems: [{ path: '', refusedBy: 'all', message: `the config must be a YAML mapping (with peers, bgp-communities, address-pools, bfd-profiles), got ${Array.isArray(rawTree) ? 'a list' : 'a scalar'}` }] };
   }
-  const shape = checkShape(typed, rawTree);
-  const shapePaths = shape.map((p) => p.path);
-  const raw = buildRaw(rawTree as RawObject, typed as TypedObject, shapePaths);
-  const ctx = new Checker(shapePaths);
-  for (const p of shape) ctx.problems.push({ ...p, refusedBy: 'all' });
+  const forbidden = forbiddenKeys(rawTree);
+  const forbiddenPaths = new Set(forbidden.map((p) => p.path));
+  const shape = [...forbidden, ...checkShape(typed, rawTree, MAX_PROBLEMS).filter((p) => !forbiddenPaths.has(p.path))];
+  const bad = new PathSet(shape.map((p) => p.path));
+  const raw = buildRaw(rawTree as RawObject, typed as TypedObject, bad);
+  const ctx = new Checker(bad);
+  for (const p of shape) ctx.push({ ...p, refusedBy: 'all' });
   modeValidators(raw, ctx);
   const config = buildConfig(raw, ctx);
-  const blocking = ctx.problems.some((p) => p.refusedBy === 'all' || p.refusedBy === 'recommended');
-  return { raw, config: blocking ? undefined : deepFreeze(config), problems: ctx.problems };
+  const blocking = ctx.blocking();
+  return { raw, config: blocking ? undefined : deepFreeze(config), problems: ctx.result() };
+}
+
+/** Every mapping key of FORBIDDEN_KEYS (`__proto__`), wherever it is; shared (aliased) nodes are looked at once. */
+function forbiddenKeys(root: RawNode): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const seen = new Set<object>();
+  const walk = (node: RawNode, path: string): void => {
+    if (node === null || typeof node !== 'object' || node instanceof PlainScalar || seen.has(node)) return;
+    seen.add(node);
+    if (Array.isArray(node)) { node.forEach((n, i) => walk(n, joinPath(path, i))); return; }
+    for (const key of Object.keys(node)) {
+      if (FORBIDDEN_KEYS.has(key)) {
+        if (out.length < MAX_PROBLEMS) out.push({ path: joinPath(path, key), message: `the key "${key}" is not allowed (it is no field of the config; refused everywhere)` });
+        continue;
+      }
+      walk(node[key], joinPath(path, key));
+    }
+  };
+  walk(root, '');
+  return out;
+}
+
+/** Config paths of fields that failed their shape check; `covers` is true for them and everything below them. */
+class PathSet {
+  private readonly paths: Set<string>;
+  constructor(paths: readonly string[]) {
+    this.paths = new Set(paths.filter((p) => p !== ''));
+  }
+
+  /** True when `path` or one of its ancestors (`a.b[1].c` -> `a.b[1]`, `a.b`, `a`) is in the set. */
+  covers(path: string): boolean {
+    if (this.paths.size === 0) return false;
+    let p = path;
+    for (;;) {
+      if (this.paths.has(p)) return true;
+      const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['));
+      if (cut <= 0) return false;
+      p = p.slice(0, cut);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- raw tree -> RawConfig
@@ -87,12 +137,11 @@ class Fields {
     private readonly raw: RawObject,
     private readonly typed: TypedObject,
     private readonly path: string,
-    private readonly bad: readonly string[],
+    private readonly bad: PathSet,
   ) {}
 
   private ok(key: string): boolean {
-    const p = joinPath(this.path, key);
-    return !this.bad.some((b) => b === p || p.startsWith(`${b}.`) || p.startsWith(`${b}[`));
+    return !this.bad.covers(joinPath(this.path, key));
   }
 
   text(key: string): string | undefined {
@@ -143,7 +192,7 @@ class Fields {
     const v = this.raw[key];
     if (!isObj(v)) return undefined;
     const out: Record<string, string> = {};
-    for (const [k, val] of Object.entries(v)) out[k] = scalarText(val) ?? '';
+    for (const [k, val] of Object.entries(v)) if (!FORBIDDEN_KEYS.has(k)) out[k] = scalarText(val) ?? '';
     return out;
   }
 }
@@ -153,7 +202,7 @@ function defined<T extends object>(o: T): T {
   return o;
 }
 
-function buildRaw(rawTree: RawObject, typed: TypedObject, bad: readonly string[]): RawConfig {
+function buildRaw(rawTree: RawObject, typed: TypedObject, bad: PathSet): RawConfig {
   const top = new Fields(rawTree, typed, '', bad);
   const selector = (f: Fields): RawNodeSelector => defined({
     'match-labels': f.textMap('match-labels'),
@@ -205,18 +254,47 @@ function buildRaw(rawTree: RawObject, typed: TypedObject, bad: readonly string[]
 
 // ---------------------------------------------------------------- checks
 
+/** Collects problems: the first MAX_PROBLEMS of each refuser are kept, the others counted. */
 class Checker {
-  readonly problems: Problem[] = [];
-  constructor(private readonly shapePaths: readonly string[]) {}
+  private readonly kept: Problem[] = [];
+  private readonly keptBy = new Map<Refuser, number>();
+  private readonly droppedBy = new Map<Refuser, number>();
+  /** Every problem found, kept or not (for "did this item get a problem?"). */
+  total = 0;
+  constructor(private readonly shapePaths: PathSet) {}
 
   add(path: string, message: string, refusedBy: Refuser = 'all'): void {
     // a field that already failed its shape check is not reported again
-    if (this.shapePaths.some((b) => b !== '' && (b === path || path.startsWith(`${b}.`) || path.startsWith(`${b}[`)))) return;
-    this.problems.push({ path, message, refusedBy });
+    if (this.shapePaths.covers(path)) return;
+    this.push({ path, message, refusedBy });
+  }
+
+  push(p: Problem): void {
+    this.total++;
+    const n = this.keptBy.get(p.refusedBy) ?? 0;
+    if (n < MAX_PROBLEMS) {
+      this.kept.push(p);
+      this.keptBy.set(p.refusedBy, n + 1);
+    } else {
+      this.droppedBy.set(p.refusedBy, (this.droppedBy.get(p.refusedBy) ?? 0) + 1);
+    }
+  }
+
+  blocking(): boolean {
+    return this.keptBy.has('all') || this.keptBy.has('recommended');
+  }
+
+  /** The kept problems, then one "and N more" entry per refuser that had more. */
+  result(): Problem[] {
+    const out = [...this.kept];
+    for (const [refusedBy, n] of this.droppedBy) {
+      out.push({ path: '', refusedBy, message: `... and ${n} more problem${n === 1 ? '' : 's'} (only the first ${MAX_PROBLEMS} are listed)` });
+    }
+    return out;
   }
 }
 
-/** §1.10: the speaker's mode validators look at the raw strings before defaults. */
+/** docs/behaviour/config.md#mode-validation: the speaker's mode validators look at the raw strings before defaults. */
 function modeValidators(raw: RawConfig, ctx: Checker): void {
   const peers = raw.peers ?? [];
   peers.forEach((p, i) => {
@@ -292,6 +370,7 @@ function checkSelectors(list: readonly RawNodeSelector[], base: string, ctx: Che
     const path = `${base}[${i}]`;
     const matchLabels: Record<string, string> = {};
     for (const [k, v] of Object.entries(s['match-labels'] ?? {})) {
+      if (FORBIDDEN_KEYS.has(k)) continue; // refused as a shape problem; never an own key of a plain object
       const kp = labelKeyProblem(k);
       if (kp) ctx.add(`${path}.match-labels`, kp);
       const vp = labelValueProblem(v);
@@ -325,7 +404,7 @@ function checkPeers(list: readonly RawPeer[], bfdNames: ReadonlySet<string>, raw
   const fingerprints = new Map<string, number>();
   list.forEach((p, i) => {
     const path = `peers[${i}]`;
-    const before = ctx.problems.length;
+    const before = ctx.total;
     const myASN = p['my-asn'] ?? 0;
     const peerASN = p['peer-asn'] ?? 0;
     if (myASN === 0) ctx.add(`${path}.my-asn`, 'missing local ASN');
@@ -371,7 +450,7 @@ function checkPeers(list: readonly RawPeer[], bfdNames: ReadonlySet<string>, raw
     if (bfdProfile !== '' && !bfdNames.has(bfdProfile) && !rawBfd.some((b) => b.name === bfdProfile)) {
       ctx.add(`${path}.bfd-profile`, `referencing non existing bfd profile "${bfdProfile}"`);
     }
-    if (ctx.problems.length !== before || !peerAddress) return;
+    if (ctx.total !== before || !peerAddress) return;
     const peer: Peer = defined({
       myASN, peerASN, peerAddress,
       peerPort: p['peer-port'] || 179,
@@ -461,7 +540,7 @@ function checkPools(list: readonly RawAddressPool[], communities: ReadonlyMap<st
   const allCIDRs: { cidr: CIDR; pool: number; path: string }[] = [];
   list.forEach((p, i) => {
     const path = `address-pools[${i}]`;
-    const before = ctx.problems.length;
+    const before = ctx.total;
     const name = p.name ?? '';
     if (name === '') ctx.add(`${path}.name`, 'missing pool name');
     const addrs = p.addresses ?? [];
@@ -501,7 +580,7 @@ function checkPools(list: readonly RawAddressPool[], communities: ReadonlyMap<st
       if (prev !== undefined) ctx.add(`${path}.name`, `duplicate definition of pool "${name}" (also address-pools[${prev}])`);
       else names.set(name, i);
     }
-    if (ctx.problems.length !== before || !protocol) return;
+    if (ctx.total !== before || !protocol) return;
     out.push({
       name, protocol, entries,
       cidrs: entries.flatMap((e) => e.cidrs),

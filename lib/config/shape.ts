@@ -21,15 +21,33 @@ function schemaPath(): string {
   throw new Error('schema/config.schema.json not found next to the program');
 }
 
-let validator: ValidateFunction | undefined;
+interface Validators {
+  /** The whole document, every error (allErrors). */
+  readonly all: ValidateFunction;
+  /** The whole document, stopping at the first error: the quick "is it fine?" test. */
+  readonly quick: ValidateFunction;
+  /** One item of a top-level list, or one bgp-communities value, every error. */
+  readonly part: Readonly<Record<string, ValidateFunction>>;
+}
 
-function compile(): ValidateFunction {
-  if (!validator) {
+let validators: Validators | undefined;
+
+function compile(): Validators {
+  if (!validators) {
     const schema = JSON.parse(readFileSync(schemaPath(), 'utf8')) as Record<string, unknown>;
     const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
-    validator = ajv.compile(schema);
+    const all = ajv.compile(schema);
+    const id = String(schema.$id);
+    const def = (name: string): ValidateFunction => {
+      const v = ajv.getSchema(`${id}#/definitions/${name}`);
+      if (!v) throw new Error(`schema has no definition ${name}`);
+      return v;
+    };
+    const part = { peers: def('peer'), 'address-pools': def('addressPool'), 'bfd-profiles': def('bfdProfile'), 'bgp-communities': def('text') };
+    const quick = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
+    validators = { all, quick, part };
   }
-  return validator;
+  return validators;
 }
 
 /** "/address-pools/1/addresses/0" -> "address-pools[1].addresses[0]" */
@@ -81,20 +99,55 @@ export interface ShapeProblem {
   readonly message: string;
 }
 
-/** Returns every shape problem (empty when the document has the right shape). */
-export function checkShape(typed: TypedNode, raw: RawNode): ShapeProblem[] {
-  const validate = compile();
-  if (validate(typed)) return [];
+/**
+ * Returns the shape problems (empty when the document has the right shape), at most `limit`
+ * of them plus a closing note when checking stopped there. The top-level lists and the
+ * bgp-communities values are checked one item at a time, so a document of a few hundred
+ * thousand wrong items (aliases) costs no more than its first `limit` problems.
+ */
+export function checkShape(typed: TypedNode, raw: RawNode, limit = Number.POSITIVE_INFINITY): ShapeProblem[] {
+  const { all, quick, part } = compile();
+  if (quick(typed)) return [];
   const problems: ShapeProblem[] = [];
   const seen = new Set<string>();
-  for (const e of validate.errors ?? []) {
-    const p = describeAjvError(e, raw);
-    if (!p) continue;
-    const key = `${p.path}\u0000${p.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    problems.push(p);
+  let stopped = false;
+  const collect = (validate: ValidateFunction, data: TypedNode, prefix: string): void => {
+    if (validate(data)) return;
+    for (const e of validate.errors ?? []) {
+      if (problems.length >= limit) { stopped = true; return; }
+      const p = describeAjvError({ ...e, instancePath: prefix + e.instancePath }, raw);
+      if (!p) continue;
+      const key = `${p.path}\u0000${p.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      problems.push(p);
+    }
+  };
+  if (typed === null || typeof typed !== 'object' || Array.isArray(typed)) {
+    collect(all, typed, '');
+    return problems;
   }
+  // the document with its lists and community map emptied, then their items one by one
+  const top: { [key: string]: TypedNode } = {};
+  const parts: [string, TypedNode][] = [];
+  for (const [k, v] of Object.entries(typed as { [key: string]: TypedNode })) {
+    if (Object.hasOwn(part, k) && (k === 'bgp-communities' ? v !== null && typeof v === 'object' && !Array.isArray(v) : Array.isArray(v))) {
+      Object.defineProperty(top, k, { value: Array.isArray(v) ? [] : {}, enumerable: true });
+      parts.push([k, v]);
+    } else {
+      Object.defineProperty(top, k, { value: v, enumerable: true }); // k may be __proto__
+    }
+  }
+  collect(all, top, '');
+  for (const [k, v] of parts) {
+    const validate = part[k];
+    const items: [string, TypedNode][] = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v as { [key: string]: TypedNode });
+    for (const [seg, item] of items) {
+      if (stopped) break;
+      collect(validate, item, `/${k}/${seg.replace(/~/g, '~0').replace(/\//g, '~1')}`);
+    }
+  }
+  if (stopped) problems.push({ path: '', message: `... the shape check stopped after the first ${limit} problems` });
   return problems;
 }
 

@@ -57,12 +57,40 @@ export function decodeStrict(text: string): RawNode {
     const docs: unknown[] = [];
     yaml.loadAll(text, (d) => docs.push(d), { schema, json: false });
     if (docs.length > 1) throw new YAMLSyntaxError(`YAML: expected one document, found ${docs.length}`);
-    return (docs[0] ?? null) as RawNode;
+    return ownTree((docs[0] ?? null) as RawNode);
   } catch (err) {
     if (err instanceof YAMLSyntaxError) throw err;
     throw wrapYamlError(err);
   }
 }
+
+/**
+ * The decoded tree rebuilt from null-prototype mappings: every key of the document (also
+ * `__proto__`, `constructor`) is an own data property and no mapping inherits anything, whatever
+ * the YAML library did with such keys. Shared nodes (aliases) stay shared, cycles stay cycles.
+ */
+function ownTree(root: RawNode): RawNode {
+  const done = new Map<object, RawNode>();
+  const copy = (node: RawNode): RawNode => {
+    if (node === null || typeof node !== 'object' || node instanceof PlainScalar) return node;
+    const seen = done.get(node);
+    if (seen !== undefined) return seen;
+    if (Array.isArray(node)) {
+      const out: RawNode[] = [];
+      done.set(node, out);
+      for (const item of node) out.push(copy(item));
+      return out;
+    }
+    const out = Object.create(null) as { [key: string]: RawNode };
+    done.set(node, out);
+    for (const key of Object.keys(node)) out[key] = copy(node[key]); // no __proto__ setter on a null-prototype object
+    return out;
+  };
+  return copy(root);
+}
+
+/** Keys no mapping of the config may have: they name parts of JavaScript objects, not fields. */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__']);
 
 // ---------------------------------------------------------------- YAML 1.1 resolution
 
@@ -126,19 +154,52 @@ export function resolvePlain(text: string): Scalar {
  */
 const MAX_DEPTH = 1000;
 
-export function toTyped(node: RawNode, budget = { nodes: 2_000_000 }, depth = 0): TypedNode {
-  if (--budget.nodes < 0) throw new YAMLSyntaxError('YAML: document too large (too many nodes after alias expansion)');
-  // a self-referencing alias (`&a [*a]`) decodes to a cyclic tree: stop before the stack does
-  if (depth > MAX_DEPTH) throw new YAMLSyntaxError(`YAML: document nested more than ${MAX_DEPTH} levels deep (or an alias refers to itself)`);
-  if (node === null || typeof node === 'string') return node;
-  if (node instanceof PlainScalar) return resolvePlain(node.text);
-  if (Array.isArray(node)) return node.map((n) => toTyped(n, budget, depth + 1));
-  const out: { [key: string]: TypedNode } = {};
-  for (const [k, v] of Object.entries(node)) {
-    const t = toTyped(v, budget, depth + 1);
-    if (t !== null) out[k] = t;
-  }
-  return out;
+export function toTyped(root: RawNode, budget = { nodes: 2_000_000 }): TypedNode {
+  // A node reached again through an alias is converted once and shared (the typed tree is a
+  // DAG, as the decoded one is), but still counts its full expanded size against the budget.
+  const memo = new Map<object, { typed: TypedNode; size: number; height: number } | 'in progress'>();
+  const tooLarge = () => new YAMLSyntaxError('YAML: document too large (too many nodes after alias expansion)');
+  const convert = (node: RawNode, depth: number): { typed: TypedNode; size: number; height: number } => {
+    // a self-referencing alias (`&a [*a]`) decodes to a cyclic tree: stop before the stack does
+    if (depth > MAX_DEPTH) throw new YAMLSyntaxError(`YAML: document nested more than ${MAX_DEPTH} levels deep (or an alias refers to itself)`);
+    if (node === null || typeof node === 'string') { if (--budget.nodes < 0) throw tooLarge(); return { typed: node, size: 1, height: 0 }; }
+    if (node instanceof PlainScalar) { if (--budget.nodes < 0) throw tooLarge(); return { typed: resolvePlain(node.text), size: 1, height: 0 }; }
+    const known = memo.get(node);
+    if (known === 'in progress') throw new YAMLSyntaxError(`YAML: document nested more than ${MAX_DEPTH} levels deep (or an alias refers to itself)`);
+    if (known) {
+      budget.nodes -= known.size;
+      if (budget.nodes < 0) throw tooLarge();
+      if (depth + known.height > MAX_DEPTH) throw new YAMLSyntaxError(`YAML: document nested more than ${MAX_DEPTH} levels deep (or an alias refers to itself)`);
+      return known;
+    }
+    if (--budget.nodes < 0) throw tooLarge();
+    memo.set(node, 'in progress');
+    let size = 1;
+    let height = 0;
+    let typed: TypedNode;
+    if (Array.isArray(node)) {
+      typed = node.map((n) => {
+        const c = convert(n, depth + 1);
+        size += c.size;
+        height = Math.max(height, c.height + 1);
+        return c.typed;
+      });
+    } else {
+      // own data properties only (defineProperty never runs the __proto__ setter)
+      const out: { [key: string]: TypedNode } = {};
+      for (const [k, v] of Object.entries(node)) {
+        const c = convert(v, depth + 1);
+        size += c.size;
+        height = Math.max(height, c.height + 1);
+        if (c.typed !== null) Object.defineProperty(out, k, { value: c.typed, enumerable: true, writable: true, configurable: true });
+      }
+      typed = out;
+    }
+    const done = { typed, size, height };
+    memo.set(node, done);
+    return done;
+  };
+  return convert(root, 0).typed;
 }
 
 /** The source text of a scalar node (plain or quoted); '' for null. */

@@ -1,4 +1,4 @@
-// The member: a hashicorp/memberlist v0.1.7-compatible node (wire spec §10, §11, §13) assembled
+// The member: a hashicorp/memberlist v0.1.7-compatible node (docs/behaviour/memberlist-wire.md#streams, docs/behaviour/memberlist-wire.md#swim, docs/behaviour/memberlist-wire.md#join-leave) assembled
 // from the transport (transport.ts), the member state machine (members.ts) and the probe/gossip
 // scheduler (scheduler.ts). This file holds the public API and the wiring between the three.
 

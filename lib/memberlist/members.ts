@@ -1,6 +1,6 @@
 // The member state machine: what we believe about every node (alive, suspect, dead, left) and
 // how alive/suspect/dead claims change it, including suspicion timeouts, refuting claims about
-// ourselves and merging a peer's full state (wire spec §11.4, §11.5, §11.7, §11.8). It sends
+// ourselves and merging a peer's full state (docs/behaviour/memberlist-wire.md#suspect, docs/behaviour/memberlist-wire.md#dead-alive, docs/behaviour/memberlist-wire.md#refutation, docs/behaviour/memberlist-wire.md#push-pull-schedule). It sends
 // nothing itself: changes go out through `broadcast` and are reported through `notify`.
 
 import { ipText } from './address.js';
@@ -150,7 +150,7 @@ export class MemberStates {
     }
   }
 
-  /** The protocol compatibility check of wire spec §11.8; throws when versions cannot mix. */
+  /** The protocol compatibility check of docs/behaviour/memberlist-wire.md#push-pull-schedule; throws when versions cannot mix. */
   private verifyProtocol(remote: PushNodeState[]): void {
     let maxPMin = 0, minPMax = 255, maxDMin = 0, minDMax = 255;
     const vsns: Buffer[] = [];

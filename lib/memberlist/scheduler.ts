@@ -1,6 +1,6 @@
 // The probe/gossip scheduler: which node to probe when, direct/indirect/TCP probes and their
 // acks, the health score that slows probing down, gossip rounds and periodic push/pull
-// (wire spec §11.2, §11.3, §11.6, §11.8). It decides and times; the member state machine keeps
+// (docs/behaviour/memberlist-wire.md#probing, docs/behaviour/memberlist-wire.md#answering, docs/behaviour/memberlist-wire.md#gossip, docs/behaviour/memberlist-wire.md#push-pull-schedule). It decides and times; the member state machine keeps
 // the node table and the transport carries the bytes (both reached through SchedulerOptions).
 
 import { randomInt } from 'node:crypto';

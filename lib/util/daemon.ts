@@ -14,8 +14,8 @@ export function packageVersion(): string {
 
 /**
  * On the first of `signals`: logs, runs `stop` (e.g. stop the daemon, close the metrics server and
- * the API client) and exits 0; exits 0 anyway after `forceAfterMs` if `stop` hangs. Later signals
- * are ignored while stopping.
+ * the API client) and exits 0; if `stop` hangs past `forceAfterMs` (or fails), logs an error and
+ * exits 1: a forced shutdown is not a clean one. Later signals are ignored while stopping.
  */
 export function exitOnSignals(log: Logger, signals: readonly NodeJS.Signals[], stop: () => Promise<void>, forceAfterMs = 5000): void {
   let stopping = false;
@@ -23,10 +23,18 @@ export function exitOnSignals(log: Logger, signals: readonly NodeJS.Signals[], s
     if (stopping) return;
     stopping = true;
     log.info({ op: 'shutdown', signal }, 'stopping');
-    const force = setTimeout(() => process.exit(0), forceAfterMs);
+    const force = setTimeout(() => {
+      log.error({ op: 'shutdown', afterMs: forceAfterMs }, 'shutdown did not finish in time, forcing exit');
+      process.exit(1);
+    }, forceAfterMs);
     force.unref();
     void (async () => {
-      await stop();
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ op: 'shutdown', error: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      }
       log.info({ op: 'shutdown' }, 'stopped');
       process.exit(0);
     })();

@@ -1,4 +1,4 @@
-// Flag and environment handling of the controller binary (spec §3.1): invalid values exit 1 with
+// Flag and environment handling of the controller binary (docs/behaviour/controller.md#flags): invalid values exit 1 with
 // a message naming the problem, before any API server is contacted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -49,10 +49,11 @@ test('a signal runs stop once, logs stopping and stopped, exits 0', async () => 
   assert.equal(r.lines[1].op, 'shutdown');
 });
 
-test('a stop that hangs is cut short: exit 0 after the force timeout, without "stopped"', async () => {
+test('a stop that hangs is cut short: exit 1 after the force timeout, with an error line, without "stopped"', async () => {
   const r = await runChild(`await new Promise(() => {});`, ['SIGINT'], 200);
-  assert.equal(r.code, 0);
-  assert.deepEqual(r.lines.map((l) => l.msg), ['ready', 'stopping']);
+  assert.equal(r.code, 1, 'a forced shutdown is not a clean one');
+  assert.deepEqual(r.lines.map((l) => l.msg), ['ready', 'stopping', 'shutdown did not finish in time, forcing exit']);
+  assert.equal(r.lines[2].level, 'error');
   assert.equal(r.lines[1].signal, 'SIGINT');
 });
 
