@@ -1,4 +1,4 @@
-// From a Service to an allocation request (spec §2.1). Everything the user can get wrong is
+// From a Service to an allocation request (docs/behaviour/allocation.md#state). Everything the user can get wrong is
 // reported as a value, with upstream's wording, so the controller can turn it into an event.
 
 import { parseIP, type IPAddress } from '../ip/index.js';
@@ -135,7 +135,7 @@ function selectorText(selector: Readonly<Record<string, string>> | null | undefi
 }
 
 /**
- * Derives the allocation request of a Service (spec §2.1, v0.12). The family comes from
+ * Derives the allocation request of a Service (docs/behaviour/allocation.md#state, v0.12). The family comes from
  * spec.clusterIPs (spec.clusterIP when clusterIPs is empty, as older API servers send).
  */
 export function serviceRequest(svc: ServiceLike): AllocationRequest {

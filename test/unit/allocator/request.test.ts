@@ -1,4 +1,4 @@
-// Spec §2.1: what the allocator derives from a Service.
+// docs/behaviour/allocation.md#state: what the allocator derives from a Service.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ function withSpec(spec: NonNullable<ServiceLike['spec']>, annotations: Record<st
   return { metadata: { namespace: 'ns', name: 'a', annotations }, spec: { type: 'LoadBalancer', ...spec } };
 }
 
-test('§2.1 ports: protocol as written, nodePort/targetPort ignored, absent protocol is TCP', () => {
+test('docs/behaviour/allocation.md#state ports: protocol as written, nodePort/targetPort ignored, absent protocol is TCP', () => {
   const r = serviceRequest(
     withSpec({
       clusterIPs: ['192.0.2.1'],
@@ -62,7 +62,7 @@ const keyCases: { name: string; svc: ServiceLike; sharing: string; backend: stri
   },
 ];
 for (const c of keyCases) {
-  test(`§2.1 keys: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state keys: ${c.name}`, () => {
     const r = serviceRequest(c.svc);
     assert.equal(r.sharingKey, c.sharing);
     assert.equal(r.backendKey, c.backend);
@@ -82,7 +82,7 @@ const familyCases: { name: string; spec: NonNullable<ServiceLike['spec']>; famil
   { name: 'clusterIP only (older API servers)', spec: { clusterIP: '2001:db8::5' }, family: 'ipv6' },
 ];
 for (const c of familyCases) {
-  test(`§2.1 family: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state family: ${c.name}`, () => {
     const f = serviceRequest(withSpec(c.spec)).family;
     if (c.family) assert.deepEqual(f, { ok: true, family: c.family });
     else {
@@ -106,7 +106,7 @@ const requestedCases: { name: string; lbIP?: string; lbIPs?: string; want?: stri
   { name: 'bad spec.loadBalancerIP', lbIP: 'abc', error: /^invalid spec\.loadBalancerIP "abc"$/ },
 ];
 for (const c of requestedCases) {
-  test(`§2.1 requested IPs: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state requested IPs: ${c.name}`, () => {
     const r = serviceRequest(service({ lbIP: c.lbIP, lbIPs: c.lbIPs })).requestedIPs;
     if (c.want) {
       assert.ok(r.ok);
