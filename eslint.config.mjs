@@ -13,7 +13,7 @@ export default tseslint.config(
       sourceType: 'module',
       globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly',
         setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly', queueMicrotask: 'readonly', URL: 'readonly',
-        NodeJS: 'readonly', AbortController: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly' },
+        NodeJS: 'readonly', AbortController: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly', structuredClone: 'readonly' },
     },
     rules: {
       // `_`-prefixed names mark deliberately unused parameters (callbacks with a fixed signature)

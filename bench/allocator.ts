@@ -7,6 +7,14 @@
 //   churn-10pct      10% random releases and re-allocations on top of the /14 case
 //   pools-1000x/24   100,000 allocations over 1,000 auto-assign pools of one /24 each
 //   setconfig-100k   re-adopting a config with 100,000 allocations (one event-loop stall)
+// and against upstream MetalLB v0.12.1's allocator (go.universe.tf/metallb/internal/allocator),
+// driven by bench/upstream/allocator/main.go in its own process in the same run, on
+//   upstream-v4-/14-10k, upstream-v6-/64-10k, upstream-pools-1000x/24-50k and
+//   upstream-v4-/14-100k (upstream stops at a wall-clock cap, --cap S, default 60 s: its first-free
+//   scan makes the n-th allocation cost O(n), so 100k would take hours; its rate is then over the
+//   allocations it made, the cheaper early ones, which flatters it).
+// Ratio = ours / upstream in assignments per CPU-second (process CPU time, GC threads included, both
+// sides), steadier than wall-clock on a loaded machine; wall-clock rates are reported as well.
 // and, in the same process, the naive linear-scan reference (first free address by walking the
 // pool, as upstream does) at 10k and 100k assignments. The reference is pre-filled with explicit
 // assignments (cheap for it too) and then timed over a sample of allocations at that fill level,
@@ -16,10 +24,12 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Allocator, type AllocationRequest } from '../lib/allocator/index.js';
-import { LinearScanAllocator } from '../lib/allocator/reference.js';
+import { LinearScanAllocator } from '../test/support/reference-allocator.js';
 import { parsePoolEntry, IPAddress, type Family } from '../lib/ip/index.js';
 import type { AddressPool, Config } from '../lib/config/types.js';
 import { FigureLog, quantile, median } from './lib/figures.js';
+import { benchRef } from './lib/refs.js';
+import { execFileSync } from 'node:child_process';
 
 const quick = process.argv.includes('--quick');
 const N = quick ? 20_000 : 100_000;
@@ -294,6 +304,48 @@ function churn(config: Config, n: number): void {
   );
 }
 
+interface UpstreamRun {
+  allocated: number;
+  capped: boolean;
+  wall_s: number;
+  cpu_s: number;
+  assign_per_s: number;
+  assign_per_cpu_s: number;
+  p50_us: number;
+  p99_us: number;
+  heap_bytes_per_assignment: number;
+  max_rss_kib: number;
+  go: string;
+}
+
+function compareWithUpstream(bin: string, name: string, goCase: string, config: Config, family: 'ipv4' | 'ipv6', n: number, capS: number): void {
+  const ours = runFresh(config, family, n);
+  const up = JSON.parse(execFileSync(bin, ['-case', goCase, '-n', String(n), '-cap', `${capS}s`], { encoding: 'utf8', maxBuffer: 1 << 20 })) as UpstreamRun;
+  const label = `upstream-${name}`;
+  const ratio = ours.opsPerCpuSecond / up.assign_per_cpu_s;
+  const done = up.capped ? `${fmt(up.allocated)} of ${fmt(n)} in the ${capS} s cap` : `all ${fmt(n)}`;
+  const impl = `metallb-v0.12.1-allocator (${up.go})`;
+  log.add(
+    {
+      case: label, metric: 'assign_per_cpu_s', value: Math.round(ours.opsPerCpuSecond), unit: '1/s', reference: Math.round(up.assign_per_cpu_s), ratio: Number(ratio.toFixed(1)),
+      reference_impl: impl, reference_kind: 'measured', note: `upstream made ${done}`, readme: `${name}: assignments per CPU-second`,
+    },
+    `${label}: ours ${fmt(ours.opsPerCpuSecond)} assignments per CPU-second vs upstream ${fmt(up.assign_per_cpu_s)} (${done}) → ${fmt(ratio, 1)}x`,
+  );
+  log.add(
+    { case: label, metric: 'assign_per_s', value: Math.round(ours.opsPerSecond), unit: '1/s', reference: Math.round(up.assign_per_s), ratio: Number((ours.opsPerSecond / up.assign_per_s).toFixed(1)), reference_impl: impl, reference_kind: 'measured' },
+    `${label}: wall clock ours ${fmt(ours.opsPerSecond)}/s vs upstream ${fmt(up.assign_per_s)}/s`,
+  );
+  log.add(
+    { case: label, metric: 'assign_p99', value: Number(ours.p99us.toFixed(2)), unit: 'us', reference: Number(up.p99_us.toFixed(2)), ratio: Number((ours.p99us / up.p99_us).toFixed(4)), reference_impl: impl, reference_kind: 'measured', readme: `${name}: p99 per assignment (µs)` },
+    `${label}: p50/p99 per assignment ours ${fmt(ours.p50us, 2)}/${fmt(ours.p99us, 2)} µs vs upstream ${fmt(up.p50_us, 1)}/${fmt(up.p99_us, 1)} µs`,
+  );
+  log.add(
+    { case: label, metric: 'bytes_per_assignment', value: Math.round(ours.bytesPerAssignment), unit: 'B', reference: Math.round(up.heap_bytes_per_assignment), ratio: Number((ours.bytesPerAssignment / up.heap_bytes_per_assignment).toFixed(2)), reference_impl: impl, reference_kind: 'measured', readme: `${name}: heap bytes per assignment` },
+    `${label}: heap per assignment ours ${fmt(ours.bytesPerAssignment)} B vs upstream ${fmt(up.heap_bytes_per_assignment)} B (Go heap after GC)`,
+  );
+}
+
 function main(): void {
   if (!gc) console.log('(run with --expose-gc for memory figures; npm run bench does)');
   console.log(`machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (wall-clock figures suffer when it is busy; ratios less so)`);
@@ -312,6 +364,14 @@ function main(): void {
   churn(v4, N);
   compareWithReference('v4-/14', v4, 4);
   compareWithReference('v6-/64', v6, 6);
+  const capAt = process.argv.indexOf('--cap');
+  const capS = capAt >= 0 ? Number(process.argv[capAt + 1]) : quick ? 10 : 60;
+  const up = benchRef('allocbench');
+  const small = quick ? 2_000 : 10_000;
+  compareWithUpstream(up, `v4-/14-${small / 1000}k`, 'v4-14', v4, 'ipv4', small, capS);
+  compareWithUpstream(up, `v6-/64-${small / 1000}k`, 'v6-64', v6, 'ipv6', small, capS);
+  compareWithUpstream(up, `pools-1000x/24-${(quick ? 10_000 : 50_000) / 1000}k`, 'pools-1000x24', many, 'ipv4', quick ? 10_000 : 50_000, capS);
+  compareWithUpstream(up, `v4-/14-${N / 1000}k`, 'v4-14', v4, 'ipv4', N, capS);
   log.printJSON();
 }
 

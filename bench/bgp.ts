@@ -21,7 +21,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { TestNetwork } from '../lib/sandbox/netns.js';
+import { TestNetwork } from '../test/support/sandbox/netns.js';
 import { FRR, SpeakerDriver, requireFRR, sleep } from '../test/interop/bgp/harness.js';
 import type { DriverRoute } from '../test/interop/bgp/speaker-driver.js';
 import { existsSync } from 'node:fs';
@@ -215,11 +215,18 @@ async function main(): Promise<void> {
     frr.cleanup();
   }
   const log = new FigureLog('bgp');
+  const README: Record<string, string> = {
+    announce_ms: `${N} /32s: Established → FRR holds all (ms, median; ratio = ExaBGP / ours)`,
+    withdraw_ms: `withdraw all ${N} (ms, median; ratio = ExaBGP / ours)`,
+    cpu_ms: `speaker CPU from process start until FRR holds all (ms; ratio = ExaBGP / ours)`,
+  };
   const fig = (c: string, metric: string, value: number, unit: string, reference?: number, text?: string): void => {
     const f: FigureInput = { case: c, metric, value: Math.round(value * 100) / 100, unit };
+    if (README[metric]) f.readme = README[metric];
     if (reference !== undefined) {
       f.reference = Math.round(reference * 100) / 100;
       f.reference_impl = 'exabgp-4.2';
+      f.reference_kind = 'measured';
       if (value > 0) f.ratio = Math.round((reference / value) * 100) / 100;
     }
     log.add(f, text ?? `${c} ${metric}: ${f.value} ${unit}${reference !== undefined ? ` (ExaBGP ${f.reference} ${unit}, ratio ${f.ratio})` : ''}`);

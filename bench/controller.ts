@@ -9,23 +9,35 @@
 //  - the controller's peak RSS (VmHWM) and event-loop lag p99 (its own /metrics).
 // Services are IPv6 single-stack (cluster IPs from the harness's /112) and the pool is
 // 2001:db8:1::/112, so thousands of Services fit in documentation ranges.
-// Reference: upstream's client-go default client-side limit (5 requests/s, burst 10) with its
-// 2 writes per Service (status update + event) allows at most 2.5 Services/s; that figure is
-// computed, not measured.
+// References, measured in the same run:
+//  - upstream MetalLB v0.12.1's controller binary (built from the Go module by
+//    scripts/upstream-binaries.sh) at its default settings, on a fresh control plane with the same
+//    manifests, config, burst and backlog. Its client-go client allows 5 requests/s (burst 10), so
+//    it is timed for at most --upstream-cap seconds (default 60) per phase and its rate is the
+//    Services it assigned in that time over that time;
+//  - the API server's ceiling: a plain loop writing status.loadBalancer of N already created
+//    Services (PUT …/status with the listed resourceVersion, 32 in flight as the controller's
+//    client), on each control plane after its controller stopped. Our fraction of it is reported.
 
 import { spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, closeSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startControlPlane, type ControlPlane } from '../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../test/support/sandbox/controlplane.js';
 import { KubeClient, loadKubeConfig, Informer, type Service } from '../lib/k8s/index.js';
 import { silentLogger } from '../lib/util/log.js';
 import { FigureLog } from './lib/figures.js';
+import { upstreamBinary } from './lib/refs.js';
+import { writeLoadBalancerStatus } from '../lib/k8s/service-status.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const NS = 'metallb-system';
 const CONTROLLER_USER = `system:serviceaccount:${NS}:controller`;
-const UPSTREAM_SERVICES_PER_S = 5 / 2;
+const args = process.argv.slice(2);
+const capAt = args.indexOf('--upstream-cap');
+const UPSTREAM_CAP_S = capAt >= 0 ? Number(args[capAt + 1]) : 60;
+type Impl = 'ours' | 'upstream';
+interface CaseResult { createsPerS: number; burstPerS: number; backlogPerS: number; ceilingPerS: number; writesPerService: number; backlogWritesPerService: number; rssMB: number; assignedBurst: number; assignedBacklog: number }
 
 const log = new FigureLog('controller');
 
@@ -87,7 +99,7 @@ async function metricValue(port: number, name: string): Promise<number> {
   return m ? Number(m[1]) : NaN;
 }
 
-async function runCase(count: number): Promise<void> {
+async function runCase(count: number, impl: Impl): Promise<CaseResult> {
   const auditPolicyDir = `/tmp/metallb-ts-bench-${process.pid}-${count}`;
   // The audit policy must exist before the API server starts.
   writeFileSync(`${auditPolicyDir}-policy.json`, AUDIT_POLICY);
@@ -110,7 +122,11 @@ async function runCase(count: number): Promise<void> {
       const logPath = join(cp.dir, `controller-${logSeq++}.log`);
       const logFd = openSync(logPath, 'w');
       const nodeArgs = (process.env.BENCH_CONTROLLER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...nodeArgs, join(root, 'dist', 'bin', 'controller.js'), `--kubeconfig=${saKubeconfig}`, '--port=0', '--log-level=info'], {
+      const port0 = 17472 + logSeq;
+      const [cmd, cmdArgs] = impl === 'ours'
+        ? [process.execPath, [...nodeArgs, join(root, 'dist', 'bin', 'controller.js'), `--kubeconfig=${saKubeconfig}`, '--port=0', '--log-level=info']]
+        : [upstreamBinary('controller'), [`--kubeconfig=${saKubeconfig}`, `--port=${port0}`, '--log-level=info']];
+      const child = spawn(cmd, cmdArgs, {
         env: { ...process.env, METALLB_NAMESPACE: NS, METALLB_ML_SECRET_NAME: 'memberlist', METALLB_DEPLOYMENT: 'controller' },
         stdio: ['ignore', logFd, 'inherit'],
       });
@@ -122,6 +138,10 @@ async function runCase(count: number): Promise<void> {
       let metricsPort = 0;
       for (let i = 0; i < 600 && metricsPort === 0; i++) {
         await new Promise((r) => setTimeout(r, 50));
+        if (impl === 'upstream') {
+          if (await fetch(`http://127.0.0.1:${port0}/metrics`).then((r) => r.ok, () => false)) metricsPort = port0;
+          continue;
+        }
         const m = /"port":(\d+),"msg":"serving \/metrics"/.exec(readFileSync(logPath, 'utf8'));
         if (m) metricsPort = Number(m[1]);
       }
@@ -131,11 +151,12 @@ async function runCase(count: number): Promise<void> {
     const controllerStart = performance.now();
     const port = await startController();
     for (let i = 0; i < 600 && (await metricValue(port, 'metallb_k8s_client_config_loaded_bool')) !== 1; i++) await new Promise((r) => setTimeout(r, 100));
+    const capMs = impl === 'upstream' ? UPSTREAM_CAP_S * 1000 : Infinity;
     void controllerStart;
 
     // Watch Services to see when all have an address.
     const watcher = await KubeClient.fromKubeConfig(loadKubeConfig(cp.kubeconfigPath), 4);
-    const watchAssigned = async (namespace: string, n: number): Promise<{ informer: Informer<Service>; all: Promise<number> }> => {
+    const watchAssigned = async (namespace: string, n: number): Promise<{ informer: Informer<Service>; all: Promise<number>; count(): number }> => {
       const informer = new Informer<Service>(watcher, { name: namespace, path: `/api/v1/namespaces/${namespace}/services` }, silentLogger());
       const assigned = new Set<string>();
       let resolveAll!: (t: number) => void;
@@ -147,7 +168,7 @@ async function runCase(count: number): Promise<void> {
       informer.on({ add: check, update: (_o, svc) => check(svc) });
       informer.start();
       await informer.synced();
-      return { informer, all };
+      return { informer, all, count: () => assigned.size };
     };
     const burst = await watchAssigned('bench', count);
     const auditBefore = readAudit(auditPath).length;
@@ -167,37 +188,42 @@ async function runCase(count: number): Promise<void> {
         while (next < count) await createOne(next++);
       }));
     };
-    const probe1 = startLagProbe();
+    const probe1 = impl === 'ours' ? startLagProbe() : undefined;
     const t0 = performance.now();
     await createAll('bench');
     const createdAt = performance.now();
-    const doneAt = await burst.all;
+    const [doneAt, assignedBurst] = await allOrCap(burst, t0, capMs, count);
     const seconds = (doneAt - t0) / 1000;
+    const rss = peakRssBytes(controllerPid);
+    // At the cap (upstream), stop the controller so that its remaining work does not count.
+    if (assignedBurst < count) await stopController?.();
     // Let trailing requests (events) finish, then count.
     await settle(auditPath);
     const audit = readAudit(auditPath).slice(auditBefore);
     const writes = audit.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
     const statusWrites = audit.filter((r) => r.verb === 'update' && r.objectRef?.resource === 'services' && r.objectRef?.subresource === 'status').length;
     const eventWrites = audit.filter((r) => r.objectRef?.resource === 'events').length;
-    const rss = peakRssBytes(controllerPid);
-    const lagP99 = await metricValue(port, 'nodejs_eventloop_lag_p99_seconds');
-    const idleLag1 = await probe1.stop();
-    const sps = count / seconds;
-    const label = `${count}-services`;
-    log.add({ case: label, metric: 'time_to_all_assigned', value: +seconds.toFixed(3), unit: 's' },
-      `controller ${label}: all ${count} Services assigned ${seconds.toFixed(2)} s after the first create (creates took ${((createdAt - t0) / 1000).toFixed(2)} s)`);
-    log.add({ case: label, metric: 'api_server_creates_per_s', value: Math.round(count / ((createdAt - t0) / 1000)), unit: '1/s', note: 'how fast the API server accepted the creates: the ceiling of the end-to-end rate' },
+    const label = `${impl}-${count}-services`;
+    const sps = assignedBurst / seconds;
+    const capped = assignedBurst < count ? ` (stopped at the ${UPSTREAM_CAP_S} s cap with ${assignedBurst} assigned)` : '';
+    log.add({ case: label, metric: 'time_to_all_assigned', value: +seconds.toFixed(3), unit: 's', note: capped || undefined },
+      `controller ${label}: ${assignedBurst} of ${count} Services assigned ${seconds.toFixed(2)} s after the first create${capped} (creates took ${((createdAt - t0) / 1000).toFixed(2)} s)`);
+    log.add({ case: label, metric: 'api_server_creates_per_s', value: Math.round(count / ((createdAt - t0) / 1000)), unit: '1/s', note: 'how fast the API server accepted the creates: the ceiling of the end-to-end rate in a burst' },
       `controller ${label}: the API server accepted ${(count / ((createdAt - t0) / 1000)).toFixed(0)} creates/s (ceiling of the end-to-end rate)`);
-    log.add({ case: label, metric: 'services_per_s', value: Math.round(sps), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +(sps / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
-      `controller ${label}: ${sps.toFixed(0)} Services/s end to end (upstream's client-side limit allows at most ${UPSTREAM_SERVICES_PER_S}/s)`);
-    log.add({ case: label, metric: 'api_requests_per_service', value: +(audit.length / count).toFixed(3), unit: 'requests' },
-      `controller ${label}: ${(audit.length / count).toFixed(3)} API requests per Service (${audit.length} in total, from the API server's audit log)`);
-    log.add({ case: label, metric: 'api_writes_per_service', value: +(writes / count).toFixed(3), unit: 'requests' },
-      `controller ${label}: ${(writes / count).toFixed(3)} API writes per Service (${statusWrites} status updates, ${eventWrites} event writes)`);
+    log.add({ case: label, metric: 'services_per_s', value: +sps.toFixed(2), unit: '1/s' },
+      `controller ${label}: ${sps.toFixed(1)} Services/s end to end`);
+    log.add({ case: label, metric: 'api_requests_per_service', value: +(audit.length / assignedBurst).toFixed(3), unit: 'requests' },
+      `controller ${label}: ${(audit.length / assignedBurst).toFixed(3)} API requests per Service assigned (${audit.length} in total, from the API server's audit log)`);
+    log.add({ case: label, metric: 'api_writes_per_service', value: +(writes / assignedBurst).toFixed(3), unit: 'requests' },
+      `controller ${label}: ${(writes / assignedBurst).toFixed(3)} API writes per Service assigned (${statusWrites} status updates, ${eventWrites} event writes)`);
     log.add({ case: label, metric: 'peak_rss', value: +(rss / 1048576).toFixed(1), unit: 'MB' },
       `controller ${label}: peak RSS ${(rss / 1048576).toFixed(1)} MB`);
-    log.add({ case: label, metric: 'event_loop_lag_p99', value: +(lagP99 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag1 * 1000).toFixed(1), ratio: +(lagP99 / idleLag1).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
-      `controller ${label}: event-loop lag p99 ${(lagP99 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag1 * 1000).toFixed(1)} ms)`);
+    if (probe1) {
+      const lagP99 = await metricValue(port, 'nodejs_eventloop_lag_p99_seconds');
+      const idleLag1 = await probe1.stop();
+      log.add({ case: label, metric: 'event_loop_lag_p99', value: +(lagP99 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag1 * 1000).toFixed(1), ratio: +(lagP99 / idleLag1).toFixed(2), reference_kind: 'measured', reference_impl: 'idle Node.js process', note: 'reference: an idle Node.js process on the same machine meanwhile' },
+        `controller ${label}: event-loop lag p99 ${(lagP99 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag1 * 1000).toFixed(1)} ms)`);
+    }
     await burst.informer.stop();
 
     // Backlog: the controller is down while N more Services are created; time from its start to
@@ -207,30 +233,46 @@ async function runCase(count: number): Promise<void> {
     await createAll('backlog');
     const backlog = await watchAssigned('backlog', count);
     const auditBefore2 = readAudit(auditPath).length;
-    const probe2 = startLagProbe();
+    const probe2 = impl === 'ours' ? startLagProbe() : undefined;
     const t1 = performance.now();
     const port2 = await startController();
-    const done2 = await backlog.all;
+    const [done2, assignedBacklog] = await allOrCap(backlog, t1, capMs, count);
     const seconds2 = (done2 - t1) / 1000;
+    const rss2 = peakRssBytes(controllerPid);
+    const lag2 = probe2 ? await metricValue(port2, 'nodejs_eventloop_lag_p99_seconds') : NaN;
+    if (assignedBacklog < count) await stopController?.();
     await settle(auditPath);
     const audit2 = readAudit(auditPath).slice(auditBefore2);
     const writes2 = audit2.filter((r) => ['create', 'update', 'patch', 'delete'].includes(r.verb)).length;
-    const rss2 = peakRssBytes(controllerPid);
-    const lag2 = await metricValue(port2, 'nodejs_eventloop_lag_p99_seconds');
-    const idleLag2 = await probe2.stop();
-    const label2 = `${count}-pending-at-start`;
-    log.add({ case: label2, metric: 'time_to_all_assigned', value: +seconds2.toFixed(3), unit: 's' },
-      `controller ${label2}: ${count} pending Services (of ${2 * count}) assigned ${seconds2.toFixed(2)} s after the controller started`);
-    log.add({ case: label2, metric: 'services_per_s', value: Math.round(count / seconds2), unit: '1/s', reference: UPSTREAM_SERVICES_PER_S, ratio: +((count / seconds2) / UPSTREAM_SERVICES_PER_S).toFixed(1), note: 'reference computed: client-go default 5 requests/s over 2 writes per Service' },
-      `controller ${label2}: ${(count / seconds2).toFixed(0)} Services/s from start (incl. list and sync)`);
-    log.add({ case: label2, metric: 'api_writes_per_service', value: +(writes2 / count).toFixed(3), unit: 'requests' },
-      `controller ${label2}: ${(writes2 / count).toFixed(3)} API writes per new Service (${audit2.length} requests in total; the ${count} already assigned cost none)`);
+    const label2 = `${impl}-${count}-pending-at-start`;
+    const capped2 = assignedBacklog < count ? ` (stopped at the ${UPSTREAM_CAP_S} s cap)` : '';
+    log.add({ case: label2, metric: 'time_to_all_assigned', value: +seconds2.toFixed(3), unit: 's', note: capped2 || undefined },
+      `controller ${label2}: ${assignedBacklog} of ${count} pending Services (of ${2 * count}) assigned ${seconds2.toFixed(2)} s after the controller started${capped2}`);
+    log.add({ case: label2, metric: 'services_per_s', value: +(assignedBacklog / seconds2).toFixed(2), unit: '1/s' },
+      `controller ${label2}: ${(assignedBacklog / seconds2).toFixed(1)} Services/s from start (incl. list and sync)`);
+    log.add({ case: label2, metric: 'api_writes_per_service', value: +(writes2 / assignedBacklog).toFixed(3), unit: 'requests' },
+      `controller ${label2}: ${(writes2 / assignedBacklog).toFixed(3)} API writes per new Service (${audit2.length} requests in total; the ${count} already assigned cost none)`);
     log.add({ case: label2, metric: 'peak_rss', value: +(rss2 / 1048576).toFixed(1), unit: 'MB' },
       `controller ${label2}: peak RSS ${(rss2 / 1048576).toFixed(1)} MB with ${2 * count} Services cached`);
-    log.add({ case: label2, metric: 'event_loop_lag_p99', value: +(lag2 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag2 * 1000).toFixed(1), ratio: +(lag2 / idleLag2).toFixed(2), note: 'reference: an idle Node.js process on the same machine meanwhile' },
-      `controller ${label2}: event-loop lag p99 ${(lag2 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag2 * 1000).toFixed(1)} ms)`);
+    if (probe2) {
+      const idleLag2 = await probe2.stop();
+      log.add({ case: label2, metric: 'event_loop_lag_p99', value: +(lag2 * 1000).toFixed(1), unit: 'ms', reference: +(idleLag2 * 1000).toFixed(1), ratio: +(lag2 / idleLag2).toFixed(2), reference_kind: 'measured', reference_impl: 'idle Node.js process', note: 'reference: an idle Node.js process on the same machine meanwhile' },
+        `controller ${label2}: event-loop lag p99 ${(lag2 * 1000).toFixed(1)} ms (an idle Node.js process meanwhile: ${(idleLag2 * 1000).toFixed(1)} ms)`);
+    }
     await backlog.informer.stop();
     watcher.close();
+
+    // The API server's ceiling on this control plane: a plain status-write loop, no controller.
+    await stopController?.();
+    await cp.kubectl(['create', 'namespace', 'ceiling']);
+    await createAll('ceiling');
+    const ceiling = await statusWriteCeiling(admin, 'ceiling', count);
+    log.add({ case: `${impl}-${count}-ceiling`, metric: 'status_writes_per_s', value: +ceiling.toFixed(1), unit: '1/s', note: 'a plain loop of status writes (32 in flight) on this control plane after the controller stopped' },
+      `API server ceiling (${impl}'s control plane): ${ceiling.toFixed(0)} status writes/s in a plain loop over ${count} Services`);
+    return {
+      createsPerS: count / ((createdAt - t0) / 1000), burstPerS: sps, backlogPerS: assignedBacklog / seconds2, ceilingPerS: ceiling, writesPerService: writes / assignedBurst,
+      backlogWritesPerService: writes2 / assignedBacklog, rssMB: Math.max(rss, rss2) / 1048576, assignedBurst, assignedBacklog,
+    };
   } finally {
     await stopController?.();
     admin.close();
@@ -241,6 +283,49 @@ async function runCase(count: number): Promise<void> {
   }
 }
 
-const counts = process.argv.slice(2).map(Number).filter((n) => Number.isInteger(n) && n > 0);
-for (const n of counts.length ? counts : [1000, 5000]) await runCase(n);
+/** Waits for all Services assigned or the cap; returns [time of the last observation, assigned]. */
+async function allOrCap(w: { all: Promise<number>; count(): number }, t0: number, capMs: number, n: number): Promise<[number, number]> {
+  if (capMs === Infinity) return [await w.all, n];
+  const remaining = t0 + capMs - performance.now();
+  const r = await Promise.race([w.all, new Promise<undefined>((res) => setTimeout(res, Math.max(0, remaining), undefined))]);
+  return r === undefined ? [performance.now(), w.count()] : [r, n];
+}
+
+/** Lists the namespace's Services and writes each one's status (an address), 32 in flight: writes/s. */
+async function statusWriteCeiling(client: KubeClient, namespace: string, n: number): Promise<number> {
+  const list = (await client.request<{ items: Service[] }>('GET', `/api/v1/namespaces/${namespace}/services`)).body?.items ?? [];
+  if (list.length !== n) throw new Error(`ceiling: listed ${list.length} Services, expected ${n}`);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < list.length) {
+      const i = next++;
+      await writeLoadBalancerStatus(client, list[i], [`2001:db8:2::${(i + 1).toString(16)}`]);
+    }
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+const counts = args.map(Number).filter((n, i) => Number.isInteger(n) && n > 0 && args[i - 1] !== '--upstream-cap');
+const impls: Impl[] = args.includes('--no-upstream') ? ['ours'] : ['ours', 'upstream'];
+for (const n of counts.length ? counts : [1000, 5000]) {
+  const r: Partial<Record<Impl, CaseResult>> = {};
+  for (const impl of impls) r[impl] = await runCase(n, impl);
+  const o = r.ours!;
+  log.add({ case: `${n}-pending-at-start`, metric: 'fraction_of_api_ceiling', value: +(o.backlogPerS / o.ceilingPerS).toFixed(3), unit: 'ratio', reference: +o.ceilingPerS.toFixed(1), reference_kind: 'measured', reference_impl: 'plain status-write loop', readme: `${n} pending at start: our Services/s as a fraction of the API server's status-write ceiling` },
+    `controller ${n}-pending-at-start: ours ${o.backlogPerS.toFixed(0)} Services/s = ${(o.backlogPerS / o.ceilingPerS).toFixed(2)} of the plain status-write ceiling ${o.ceilingPerS.toFixed(0)}/s`);
+  log.add({ case: `${n}-services`, metric: 'fraction_of_create_rate', value: +(o.burstPerS / o.createsPerS).toFixed(3), unit: 'ratio', reference: +o.createsPerS.toFixed(1), reference_kind: 'measured', reference_impl: 'API server create rate in the same burst', readme: `${n} created in a burst: our Services/s as a fraction of the rate the API server accepted the creates` },
+    `controller ${n}-services (burst): ours ${o.burstPerS.toFixed(0)} Services/s = ${(o.burstPerS / o.createsPerS).toFixed(2)} of the ${o.createsPerS.toFixed(0)} creates/s the API server accepted (the burst's ceiling)`);
+  const u = r.upstream;
+  if (!u) continue;
+  const impl = 'metallb-v0.12.1-controller';
+  log.add({ case: `${n}-services`, metric: 'services_per_s', value: +o.burstPerS.toFixed(1), unit: '1/s', reference: +u.burstPerS.toFixed(2), ratio: +(o.burstPerS / u.burstPerS).toFixed(1), reference_kind: 'measured', reference_impl: impl, note: u.assignedBurst < n ? `upstream assigned ${u.assignedBurst} in the ${UPSTREAM_CAP_S} s cap` : undefined, readme: `${n} created in a burst: Services/s` },
+    `controller ${n}-services (burst): ours ${o.burstPerS.toFixed(1)} Services/s vs upstream ${u.burstPerS.toFixed(2)} → ${(o.burstPerS / u.burstPerS).toFixed(1)}x`);
+  log.add({ case: `${n}-pending-at-start`, metric: 'services_per_s', value: +o.backlogPerS.toFixed(1), unit: '1/s', reference: +u.backlogPerS.toFixed(2), ratio: +(o.backlogPerS / u.backlogPerS).toFixed(1), reference_kind: 'measured', reference_impl: impl, note: u.assignedBacklog < n ? `upstream assigned ${u.assignedBacklog} in the ${UPSTREAM_CAP_S} s cap` : undefined, readme: `${n} pending at start: Services/s` },
+    `controller ${n}-pending-at-start: ours ${o.backlogPerS.toFixed(1)} Services/s vs upstream ${u.backlogPerS.toFixed(2)} → ${(o.backlogPerS / u.backlogPerS).toFixed(1)}x`);
+  log.add({ case: `${n}-services`, metric: 'api_writes_per_service', value: +o.writesPerService.toFixed(3), unit: 'requests', reference: +u.writesPerService.toFixed(3), ratio: +(o.writesPerService / u.writesPerService).toFixed(2), reference_kind: 'measured', reference_impl: impl, readme: `${n} created in a burst: API writes per Service` },
+    `controller ${n}-services: ${o.writesPerService.toFixed(3)} API writes per Service vs upstream ${u.writesPerService.toFixed(3)}`);
+  log.add({ case: `${n}-services`, metric: 'peak_rss', value: +o.rssMB.toFixed(1), unit: 'MB', reference: +u.rssMB.toFixed(1), ratio: +(o.rssMB / u.rssMB).toFixed(2), reference_kind: 'measured', reference_impl: impl, readme: `${n} Services: controller peak RSS (MB)` },
+    `controller ${n}: peak RSS ours ${o.rssMB.toFixed(1)} MB vs upstream ${u.rssMB.toFixed(1)} MB (upstream holds fewer Services when capped)`);
+}
 log.printJSON();

@@ -4,6 +4,7 @@
 //   --port 7472  --config config  --log-level info  --kubeconfig <file> (in-cluster otherwise)
 //   --namespace / METALLB_NAMESPACE / service-account namespace file
 //   --ml-secret-name / METALLB_ML_SECRET_NAME   --deployment / METALLB_DEPLOYMENT
+//   --lb-class <class> (Services of that loadBalancerClass only; default: Services without one)
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../lib/util/log.js';
 import { KubeClient, loadKubeConfig } from '../lib/k8s/index.js';
@@ -44,11 +45,12 @@ function resolveNamespace(): string {
   return fail(`unable to get namespace: set --namespace or METALLB_NAMESPACE, or run in a pod (${SA_NAMESPACE_FILE})`);
 }
 const namespace = resolveNamespace();
+const lbClass = args['lb-class'];
 const mlSecretName = args['ml-secret-name'] ?? process.env.METALLB_ML_SECRET_NAME ?? '';
 const deployment = args.deployment ?? process.env.METALLB_DEPLOYMENT ?? '';
 
 const version = packageVersion();
-log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}` }, 'MetalLB controller starting');
+log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}`, ...(lbClass ? { lbClass } : {}) }, 'MetalLB controller starting');
 if (args['enable-pprof']) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
 
 async function main(): Promise<void> {
@@ -58,7 +60,7 @@ async function main(): Promise<void> {
   log.info({ op: 'startup', port: server.port }, 'serving /metrics');
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(args.kubeconfig));
   if (mlSecretName) await ensureMemberlistSecret(client, namespace, mlSecretName, deployment, log);
-  const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics });
+  const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics, lbClass });
   exitOnSignals(log, ['SIGTERM', 'SIGINT'], async () => {
     await controller.stop();
     await server.close();

@@ -2,6 +2,11 @@
 // figure as it is measured and, at the end, one JSON object per figure per line, and the
 // quantile helpers. (A directory, so scripts/run-bench.mjs does not list it as an area.)
 
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 /** One measured figure, printed as one JSON line at the end of a bench run. */
 export interface Figure {
   bench: string;
@@ -14,7 +19,11 @@ export interface Figure {
   ratio?: number;
   /** Which implementation `reference` was measured on, where the bench names it. */
   reference_impl?: string;
+  /** `measured`: a real reference program ran in the same run; `computed`: derived (say how in `note`). */
+  reference_kind?: 'measured' | 'computed';
   note?: string;
+  /** Row title in the README's Performance table (scripts/bench-table.mjs); figures without one are not tabled. */
+  readme?: string;
 }
 
 /** A figure as a bench reports it; the log fills in `bench`. */
@@ -33,10 +42,32 @@ export class FigureLog {
     return f;
   }
 
-  /** Prints every recorded figure as one JSON object per line (the machine-readable tail). */
-  printJSON(): void {
+  /**
+   * Prints every recorded figure as one JSON object per line (the machine-readable tail) and,
+   * unless the run was `--quick` or `--no-save`, saves them with the run's context to
+   * bench/results/<bench>.json, from which scripts/bench-table.mjs writes the README's table.
+   */
+  printJSON(argv: readonly string[] = process.argv.slice(2)): void {
     for (const f of this.figures) console.log(JSON.stringify(f));
+    if (argv.includes('--quick') || argv.includes('--no-save')) return;
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${this.bench}.json`);
+    const run = {
+      bench: this.bench,
+      date: new Date().toISOString(),
+      args: argv,
+      node: process.version,
+      cpus: availableParallelism(),
+      loadavg_start: this.loadStart,
+      loadavg_end: loadavg().map((l) => +l.toFixed(1)),
+      figures: this.figures,
+    };
+    writeFileSync(file, JSON.stringify(run, null, 1) + '\n');
+    console.log(`saved ${this.figures.length} figures to ${file}`);
   }
+
+  private readonly loadStart = loadavg().map((l) => +l.toFixed(1));
 }
 
 /**

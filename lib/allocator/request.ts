@@ -107,20 +107,21 @@ function requestedIPsOf(annotation: string, specIP: string): RequestedIPsResult 
     return { ok: false, message: `service can not have both ${ANNOTATION_LOADBALANCER_IPS} and svc.Spec.LoadBalancerIP` };
   }
   if (annotation !== '') {
+    // v0.12's texts: `invalid <annotation>: %q` of the whole value, then ipfamily.ForAddressesIPs'
     const ips: IPAddress[] = [];
     for (const part of annotation.split(',')) {
       const ip = parseIP(part.trim());
-      if (!ip) return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS} annotation: ${annotation}` };
+      if (!ip) return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS}: ${JSON.stringify(annotation)}` };
       ips.push(ip);
     }
-    if (ips.length > 2) return { ok: false, message: `invalid ips length ${ips.length} ${formatIPList(ips)}` };
+    if (ips.length > 2) return { ok: false, message: `IPFamilyForAddresses: invalid ips length ${ips.length} ${formatIPList(ips)}` };
     if (ips.length === 2 && familyOf(ips[0]) === familyOf(ips[1])) {
-      return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS} annotation: ${annotation}` };
+      return { ok: false, message: `IPFamilyForAddresses: same address family ${formatIPList(ips)}` };
     }
     return { ok: true, ips };
   }
   const ip = parseIP(specIP);
-  if (!ip) return { ok: false, message: `invalid spec.loadBalancerIP ${specIP}` };
+  if (!ip) return { ok: false, message: `invalid spec.loadBalancerIP ${JSON.stringify(specIP)}` };
   return { ok: true, ips: [ip] };
 }
 

@@ -21,6 +21,8 @@ import { WorkQueue } from '../k8s/workqueue.js';
 import { EventRecorder } from '../k8s/events.js';
 import { ingressEquals, statusIPs, writeLoadBalancerStatus, type Service } from '../k8s/service-status.js';
 import { deletePoolMetrics, updatePoolMetrics, type ControllerMetrics } from '../metrics/controller.js';
+import { isOurService } from '../k8s/ownership.js';
+import { configDigest } from '../config/digest.js';
 import { reconcileService, type Decision, type Outcome } from './reconcile.js';
 
 export const COMPONENT = 'metallb-controller';
@@ -46,6 +48,8 @@ export interface ControllerOptions {
   readonly configMapName: string;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
+  /** --lb-class: handle only Services of this loadBalancerClass ('' / absent: Services without one). */
+  readonly lbClass?: string;
   /** Status writes in flight at most (default 16). */
   readonly writeConcurrency?: number;
   /** Informer tuning (tests use short backoffs). */
@@ -77,6 +81,8 @@ export class Controller {
   private refusedByAllocator = false;
   private lastRefusalEventText: string | undefined;
   private readonly writesInFlight = new Set<string>();
+  /** Services whose allocation failed and that hold no address (metallb_allocator_services_unassigned). */
+  private readonly unassigned = new Set<string>();
   private readonly deferred = new Set<string>();
   private writeSlots: number;
   private readonly slotWaiters: (() => void)[] = [];
@@ -98,7 +104,8 @@ export class Controller {
       fieldSelector: `metadata.name=${opts.configMapName}`,
       backoffMs,
     }, opts.log);
-    this.events = new EventRecorder(opts.client, { component: COMPONENT }, opts.log);
+    // Status writes first: events trickle (one at a time) while any status write is in flight.
+    this.events = new EventRecorder(opts.client, { component: COMPONENT, busy: () => this.writesInFlight.size > 0 }, opts.log);
     this.services.on({
       add: (svc) => this.queue.add(objectKey(svc)),
       update: (_old, svc) => this.serviceChanged(objectKey(svc)),
@@ -194,8 +201,7 @@ export class Controller {
         await yieldToEventLoop();
         sliceStart = performance.now();
       }
-      const spec = svc.spec ?? {};
-      if (spec.type !== 'LoadBalancer' || spec.loadBalancerClass || this.allocator.has(key)) continue;
+      if (!isOurService(svc, this.opts.lbClass ?? '') || this.allocator.has(key)) continue;
       const ips: IPAddress[] = [];
       for (const t of statusIPs(svc)) {
         const ip = parseIP(t);
@@ -231,7 +237,7 @@ export class Controller {
       return 'ok';
     }
     const svc = this.services.get(key);
-    const decision = reconcileService(key, svc, this.allocator, { synced: this.synced });
+    const decision = reconcileService(key, svc, this.allocator, { synced: this.synced, lbClass: this.opts.lbClass ?? '' });
     this.report(key, svc, decision);
     if (decision.ingressIPs !== null && svc && !ingressEquals(svc, decision.ingressIPs)) {
       await this.acquireWriteSlot();
@@ -245,6 +251,11 @@ export class Controller {
       this.log[l.level]({ op: 'allocateIPs', service: key, ...(decision.pool ? { pool: decision.pool } : {}), ...l.fields }, l.msg);
     }
     if (svc) for (const e of decision.events) this.events.event(svc, 'Service', e.type, e.reason, e.message);
+    // Services of ours left without an address by a failed allocation (not upstream: for alerts)
+    const failed = svc !== undefined && decision.ingressIPs !== null && decision.ingressIPs.length === 0 && decision.events.some((e) => e.reason === 'AllocationFailed');
+    if (failed) this.unassigned.add(key);
+    else if (decision.ingressIPs !== null || svc === undefined || !isOurService(svc, this.opts.lbClass ?? '')) this.unassigned.delete(key);
+    this.opts.metrics.servicesUnassigned.set(this.unassigned.size);
     updatePoolMetrics(this.opts.metrics, this.allocator.usage()); // O(pools)
   }
 
@@ -275,6 +286,7 @@ export class Controller {
       this.queue.addRateLimited(key);
     }).finally(() => {
       this.writesInFlight.delete(key);
+      if (this.writesInFlight.size === 0) this.events.kick();
       this.releaseWriteSlot();
       if (this.deferred.delete(key)) this.queue.add(key);
     });
@@ -332,6 +344,8 @@ export class Controller {
     // hold before anything new is handed out.
     if (first) await this.reassertAll();
     this.log.info({ op: 'setConfig', configmap: this.configMapKey, pools: parsed.config.pools.length }, 'config reloaded');
+    // Not upstream: which content is in force is published, so `metallbctl status` can tell.
+    this.events.event(cm, 'ConfigMap', 'Normal', 'ConfigLoaded', `configuration ${configDigest(text)} in force: ${parsed.config.pools.length} address pool(s)`);
     return 'reprocess-all';
   }
 

@@ -7,6 +7,9 @@
 // precedes the create. Sending is asynchronous and never blocks the caller: at most
 // `concurrency` requests in flight, at most `maxPending` waiting (more are dropped and counted,
 // as client-go drops events when its buffer is full). Failures are logged, never retried forever.
+// A caller with more urgent writes (the controller's status writes) passes `busy`: while it
+// returns true, events trickle out one at a time, so they take a small share of the API server
+// instead of half of it; `kick()` resumes the full concurrency when the urgent writes are done.
 
 import type { Logger } from '../util/log.js';
 import type { KubeClient } from './client.js';
@@ -25,6 +28,8 @@ export interface EventRecorderOptions {
   readonly aggregateWindowMs?: number;
   /** Bound on remembered events for aggregation (default 4096). */
   readonly cacheSize?: number;
+  /** True while more urgent writes are in flight: then at most one event write at a time. */
+  readonly busy?: () => boolean;
 }
 
 interface Remembered {
@@ -158,8 +163,13 @@ export class EventRecorder {
     return true;
   }
 
+  /** Sends pending events at full concurrency again (call when `busy` turned false). */
+  kick(): void {
+    this.pump();
+  }
+
   private pump(): void {
-    const limit = this.opts.concurrency ?? 8;
+    const limit = this.opts.busy?.() ? 1 : this.opts.concurrency ?? 8;
     while (this.inFlight < limit && this.pending.length > 0) {
       const item = this.pending.shift()!;
       this.inFlight++;

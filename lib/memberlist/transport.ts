@@ -119,10 +119,20 @@ export class Transport {
   /** Sends one datagram carrying an already framed message; `crc` when the receiver takes one. */
   sendPacket(message: Buffer, host: string, port: number, crc: boolean): void {
     if (!this.udp) return;
+    // host:port came from a peer (alive or push/pull): one that cannot be sent to (port 0) fails
+    // this send only, never the timer that called it (dgram refuses such a port synchronously)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      this.o.log.debug({ op: 'memberlist', peer: `${host}:${port}` }, 'UDP send skipped: no usable port');
+      return;
+    }
     const wire = encodePacket(message, { compress: this.o.compression, crc, key: this.o.keyring?.primary ?? null });
-    this.udp.send(wire, port, host, (err) => {
-      if (err) this.o.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: err.message }, 'UDP send failed');
-    });
+    try {
+      this.udp.send(wire, port, host, (err) => {
+        if (err) this.o.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: err.message }, 'UDP send failed');
+      });
+    } catch (err) {
+      this.o.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: (err as Error).message }, 'UDP send failed');
+    }
   }
 
   /** Dials host:port, sends `m` and reads one reply; dial and read each within `timeoutMs`. */

@@ -14,6 +14,11 @@ export interface ControllerMetrics {
   readonly addressesInUse: Gauge<'pool'>;
   /** metallb_allocator_services_allocated_total{pool}: registered but never set, as upstream. */
   readonly servicesAllocated: Gauge<'pool'>;
+  /**
+   * Not upstream: metallb_allocator_services_unassigned, Services of ours whose allocation failed
+   * and that hold no address (the "Service without address" alert).
+   */
+  readonly servicesUnassigned: Gauge<string>;
   /** metallb_k8s_client_updates_total: work-queue items processed. */
   readonly updatesTotal: Counter<string>;
   /** metallb_k8s_client_update_errors_total: items that returned an error (retried). */
@@ -39,6 +44,7 @@ export function createControllerMetrics(opts: ControllerMetricsOptions = {}): Co
     addressesTotal: new Gauge({ name: 'metallb_allocator_addresses_total', help: 'Number of usable IP addresses, per pool', labelNames: ['pool'], registers }),
     addressesInUse: new Gauge({ name: 'metallb_allocator_addresses_in_use_total', help: 'Number of IP addresses in use, per pool', labelNames: ['pool'], registers }),
     servicesAllocated: new Gauge({ name: 'metallb_allocator_services_allocated_total', help: 'Number of services allocated, per pool', labelNames: ['pool'], registers }),
+    servicesUnassigned: new Gauge({ name: 'metallb_allocator_services_unassigned', help: 'LoadBalancer Services handled by this controller whose allocation failed and that hold no address', registers }),
     ...k8s,
   };
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });

@@ -3,7 +3,6 @@
 
 import { parseFlags } from '../cli/flags.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, readInput } from '../cli/io.js';
-import { ClusterReadError, loadKubeConfig, readClusterConfigMap } from './cluster.js';
 import { DEFAULT_NAMESPACE } from './convert.js';
 import { formatNote, migrateText, type MigrationOutcome } from './migrate.js';
 import { namespaceProblem } from './names.js';
@@ -67,6 +66,9 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
   if (fromCluster) {
     if (parsed.positionals.length > 0) return fail(`--from-cluster reads no FILE (got "${parsed.positionals[0]}")\n\n${MIGRATE_USAGE}`, EXIT_USAGE);
     namespace ??= DEFAULT_NAMESPACE;
+    // @kubernetes/client-node only when reading from a cluster: importing it costs a converting
+    // process about 1 s of start-up and 90 MiB of RSS (bench/migrate.ts)
+    const { ClusterReadError, loadKubeConfig, readClusterConfigMap } = await import('./cluster.js');
     try {
       const kc = loadKubeConfig(v.kubeconfig);
       const cm = await readClusterConfigMap(kc, namespace, configMapName);

@@ -5,6 +5,7 @@
 import { parseFlags, type FlagValues } from '../cli/flags.js';
 import { toPinoLevel } from '../util/log.js';
 import { parseBGPMode, type BGPMode } from './config.js';
+import { validateLBClass } from '../k8s/ownership.js';
 
 export interface SpeakerOptions {
   /** --node-name / METALLB_NODE_NAME: this node (required). */
@@ -36,6 +37,10 @@ export interface SpeakerOptions {
   readonly enablePprof: boolean;
   /** METALLB_BGP_TYPE: native (default) or frr; chooses the config validator. */
   readonly bgpMode: BGPMode;
+  /** --lb-class: the loadBalancerClass handled ('' = Services without a class). */
+  readonly lbClass: string;
+  /** --ignore-exclude-lb: announce even from nodes labelled exclude-from-external-load-balancers. */
+  readonly ignoreExcludeLB: boolean;
 }
 
 export type SpeakerOptionsResult = { ok: true; options: SpeakerOptions } | { ok: false; error: string };
@@ -44,7 +49,8 @@ const FLAGS = {
   'node-name': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, config: { type: 'string' },
   namespace: { type: 'string' }, kubeconfig: { type: 'string' }, 'ml-bindaddr': { type: 'string' }, 'ml-bindport': { type: 'string' },
   'ml-labels': { type: 'string' }, 'ml-secret-key': { type: 'string' }, 'log-level': { type: 'string' },
-  'disable-epslices': { type: 'boolean' }, 'enable-pprof': { type: 'boolean' },
+  'lb-class': { type: 'string' },
+  'disable-epslices': { type: 'boolean' }, 'enable-pprof': { type: 'boolean' }, 'ignore-exclude-lb': { type: 'boolean' },
 } as const;
 
 function port(text: string, what: string): number | string {
@@ -79,6 +85,9 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+  const lbClass = values['lb-class'] ?? '';
+  const lbClassProblem = validateLBClass(lbClass);
+  if (lbClassProblem) return { ok: false, error: lbClassProblem };
   const mlBindAddr = values['ml-bindaddr'] ?? env.METALLB_ML_BIND_ADDR ?? '';
   const mlLabels = values['ml-labels'] ?? env.METALLB_ML_LABELS ?? '';
   const namespace = values.namespace ?? env.METALLB_NAMESPACE;
@@ -100,6 +109,8 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
       disableEndpointSlices: values['disable-epslices'] ?? false,
       enablePprof: values['enable-pprof'] ?? false,
       bgpMode,
+      lbClass,
+      ignoreExcludeLB: values['ignore-exclude-lb'] ?? false,
     },
   };
 }

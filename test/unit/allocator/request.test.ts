@@ -98,10 +98,12 @@ const requestedCases: { name: string; lbIP?: string; lbIPs?: string; want?: stri
   { name: 'annotation, one IP', lbIPs: '192.0.2.7', want: ['192.0.2.7'] },
   { name: 'annotation, two IPs of different families, trimmed, order kept', lbIPs: ' 2001:db8::7 , 192.0.2.7', want: ['2001:db8::7', '192.0.2.7'] },
   { name: 'annotation and spec field both set', lbIP: '192.0.2.7', lbIPs: '192.0.2.8', error: /can not have both metallb.universe.tf\/loadBalancerIPs and svc.Spec.LoadBalancerIP/ },
-  { name: 'annotation with bad syntax', lbIPs: '192.0.2.300', error: /invalid metallb.universe.tf\/loadBalancerIPs annotation: 192.0.2.300/ },
-  { name: 'annotation with two IPs of one family', lbIPs: '192.0.2.7,192.0.2.8', error: /invalid metallb.universe.tf\/loadBalancerIPs annotation/ },
-  { name: 'annotation with three IPs', lbIPs: '192.0.2.7,2001:db8::1,192.0.2.8', error: /invalid ips length 3/ },
-  { name: 'bad spec.loadBalancerIP', lbIP: 'abc', error: /invalid spec.loadBalancerIP abc/ },
+  // upstream v0.12.1's exact texts (checked against its controller by test/interop/upstream/controller-parity)
+  { name: 'annotation with bad syntax', lbIPs: '192.0.2.300', error: /^invalid metallb\.universe\.tf\/loadBalancerIPs: "192\.0\.2\.300"$/ },
+  { name: 'annotation with one bad part: the whole value is quoted', lbIPs: '192.0.2.7, foo', error: /^invalid metallb\.universe\.tf\/loadBalancerIPs: "192\.0\.2\.7, foo"$/ },
+  { name: 'annotation with two IPs of one family', lbIPs: '192.0.2.7,192.0.2.8', error: /^IPFamilyForAddresses: same address family \["192\.0\.2\.7" "192\.0\.2\.8"\]$/ },
+  { name: 'annotation with three IPs', lbIPs: '192.0.2.7,2001:db8::1,192.0.2.8', error: /^IPFamilyForAddresses: invalid ips length 3 \["192\.0\.2\.7" "2001:db8::1" "192\.0\.2\.8"\]$/ },
+  { name: 'bad spec.loadBalancerIP', lbIP: 'abc', error: /^invalid spec\.loadBalancerIP "abc"$/ },
 ];
 for (const c of requestedCases) {
   test(`docs/behaviour/allocation.md#state requested IPs: ${c.name}`, () => {

@@ -271,7 +271,7 @@ const choosing: Scenario[] = [
     steps: [
       { config: config(v4()) },
       { alloc: 'ns/a', svc: { lbIP: '192.0.2.1', lbIPs: '192.0.2.1' }, fail: { kind: 'invalid-request', message: /can not have both/ } },
-      { alloc: 'ns/a', svc: { lbIPs: 'x' }, fail: { kind: 'invalid-request', message: /invalid metallb.universe.tf\/loadBalancerIPs annotation: x/ } },
+      { alloc: 'ns/a', svc: { lbIPs: 'x' }, fail: { kind: 'invalid-request', message: /invalid metallb.universe.tf\/loadBalancerIPs: "x"/ } },
       { alloc: 'ns/a', svc: { clusterIPs: ['None'] }, fail: { kind: 'invalid-request', message: /invalid cluster IP/ } },
       { holds: 'ns/a', want: undefined },
     ],

@@ -41,3 +41,14 @@ test('bad ports and unknown flags are refused with a message', () => {
   }
   assert.equal(parseControllerFlags(['-port=0']).ok, true, 'port 0: any free port');
 });
+
+test('--lb-class: default empty (Services without a class), a class name, an invalid one refused', () => {
+  const d = parseControllerFlags([]);
+  assert.ok(d.ok);
+  assert.equal(d.flags['lb-class'], '');
+  const c = parseControllerFlags(['-lb-class=example.com/metallb']);
+  assert.ok(c.ok);
+  assert.equal(c.flags['lb-class'], 'example.com/metallb');
+  const bad = parseControllerFlags(['--lb-class', 'two words']);
+  assert.deepEqual(bad, { ok: false, error: '--lb-class "two words" is not a valid class name (e.g. example.com/metallb)' });
+});

@@ -85,3 +85,26 @@ test('different events are written in parallel', async () => {
   await rec.flush();
   assert.equal(maxInFlight(), 2);
 });
+
+test('while the caller is busy, events go one at a time; kick() restores the concurrency', async () => {
+  const { client, calls } = scriptedClient();
+  let busy = true;
+  const rec = new EventRecorder(client, { component: 'test', concurrency: 4, busy: () => busy }, silentLogger());
+  for (let i = 0; i < 6; i++) rec.event({ ...target, metadata: { ...target.metadata, name: `cm-${i}`, uid: `u${i}` } }, 'ConfigMap', 'Normal', 'R', 'm');
+  await tick();
+  assert.equal(calls.length, 1, 'one event write while busy');
+  calls[0].resolve();
+  await tick();
+  assert.equal(calls.length, 2, 'the next one follows when it finishes');
+  busy = false;
+  rec.kick();
+  await tick();
+  assert.equal(calls.length, 5, 'kick: up to the concurrency (1 running + 3 more)');
+  for (const c of calls.slice(1)) c.resolve();
+  await tick();
+  assert.equal(calls.length, 6);
+  calls[5].resolve();
+  await rec.flush();
+  assert.equal(rec.stats.created, 6);
+  assert.equal(new Set(calls.map((c) => c.path)).size, 1, 'all creates go to the namespace events path');
+});

@@ -50,6 +50,7 @@ interface Case {
   noConfig?: boolean;
   options?: DecisionOptions;
   peers?: readonly Peer[];
+  excluded?: readonly string[];
   want: { action: 'keep' } | { action: 'withdraw'; reason: string; withdrawPrevious?: string; owner?: string } | { action: 'announce'; protocol: string; withdrawPrevious?: string };
 }
 
@@ -65,12 +66,34 @@ const cases: Case[] = [
   { name: 'type check comes before the config check', svc: service({ ips: [lanIP], type: 'NodePort' }), noConfig: true, want: { action: 'withdraw', reason: 'notLoadBalancer' } },
   { name: 'another loadBalancerClass: skipped', svc: service({ ips: [lanIP], lbClass: 'example.com/other' }), want: { action: 'withdraw', reason: 'otherLoadBalancerClass' } },
   {
-    name: 'loadBalancerClass handled when the option is off (upstream v0.12)',
-    svc: service({ ips: [lanIP], lbClass: 'example.com/other' }),
+    name: '--lb-class: a Service of that class is handled',
+    svc: service({ ips: [lanIP], lbClass: 'example.com/metallb' }),
     node: 'node-b',
-    options: { layer2WithoutMemberlist: 'readyNodes', ignoreLoadBalancerClass: false },
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
     want: { action: 'announce', protocol: 'layer2' },
   },
+  {
+    name: '--lb-class: a Service without a class is skipped',
+    svc: service({ ips: [lanIP] }),
+    node: 'node-b',
+    previous: prevL2,
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
+    want: { action: 'withdraw', reason: 'otherLoadBalancerClass', withdrawPrevious: 'otherLoadBalancerClass' },
+  },
+  {
+    name: '--lb-class: a Service of a third class is skipped',
+    svc: service({ ips: [lanIP], lbClass: 'example.com/other' }),
+    node: 'node-b',
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
+    want: { action: 'withdraw', reason: 'otherLoadBalancerClass' },
+  },
+  // ---- node.kubernetes.io/exclude-from-external-load-balancers
+  { name: 'excluded node: withdraws its layer 2 announcement', node: 'node-b', excluded: ['node-b'], speakers: new Set(['node-a', 'node-c']), previous: prevL2, svc: service({ ips: [lanIP] }), want: { action: 'withdraw', reason: 'nodeExcluded', withdrawPrevious: 'nodeExcluded' } },
+  { name: 'excluded node: announces no BGP route', node: 'node-a', excluded: ['node-a'], svc: service({ ips: ['198.51.100.7'] }), want: { action: 'withdraw', reason: 'nodeExcluded' } },
+  { name: 'excluded node: the next in election order wins (node-b excluded -> node-a)', node: 'node-a', excluded: ['node-b'], speakers: new Set(['node-a', 'node-c']), svc: service({ ips: [lanIP] }), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: not a candidate without memberlist either (ready node-b, node-c; node-b excluded -> node-c)', node: 'node-c', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP] }), endpoints: eps(['node-b', 'node-c']), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: not a Local candidate (ready node-b, node-a; node-b excluded -> node-a)', node: 'node-a', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b', 'node-a']), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: only candidate excluded, nobody announces', node: 'node-c', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b']), want: { action: 'withdraw', reason: 'notOwner' } },
   { name: 'no config yet: keep', svc: service({ ips: [lanIP] }), noConfig: true, previous: prevL2, want: { action: 'keep' } },
   { name: 'no ingress', svc: service({ ips: [] }), previous: prevL2, want: { action: 'withdraw', reason: 'noIPAllocated', withdrawPrevious: 'noIPAllocated' } },
   { name: 'hostname-only ingress is invalid', svc: service({ ips: [{ hostname: 'lb.example.com' }] }), want: { action: 'withdraw', reason: 'invalidIP' } },
@@ -94,7 +117,7 @@ const cases: Case[] = [
     name: 'L2 memberlist disabled, Cluster, upstream behaviour: nobody',
     node: 'node-b',
     speakers: null,
-    options: { layer2WithoutMemberlist: 'nobody', ignoreLoadBalancerClass: true },
+    options: { layer2WithoutMemberlist: 'nobody', loadBalancerClass: '' },
     svc: service({ ips: [lanIP] }),
     endpoints: eps(['node-b']),
     want: { action: 'withdraw', reason: 'notOwner' },
@@ -133,6 +156,7 @@ for (const c of cases) {
         usableSpeakers: c.speakers === undefined ? ALL : c.speakers,
         peers: c.peers ?? cfg.peers,
         options: c.options,
+        excludedNodes: c.excluded ? new Set(c.excluded) : undefined,
       },
       { service: c.svc, endpoints: 'endpoints' in c ? c.endpoints : eps(['node-a', 'node-b', 'node-c']), previous: c.previous },
     );
