@@ -6,7 +6,7 @@
 //
 //  1. layer2: node2 runs upstream's speaker, node1 and node3 ours. Every member sees the others;
 //     for 12 IPv4 and 3 IPv6 Services exactly one node answers ARP/NDP, the node the election
-//     (spec §4.6) picks; kill -9 of an upstream leader and of one of our leaders moves ownership,
+//     (docs/behaviour/layer2.md#which-node-announces) picks; kill -9 of an upstream leader and of one of our leaders moves ownership,
 //     the client learns it by gratuitous ARP (IPv6: the new owner answers NDP); a restart takes it back.
 //  2. BGP parity: the same config (communities, local-pref on iBGP, aggregation-length,
 //     node-selectors, Local policy) announced once by our speakers on all three nodes and once by
