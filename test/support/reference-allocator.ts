@@ -91,6 +91,9 @@ export class LinearScanAllocator {
       if (refusal) return fail(refusal);
     }
     const before = this.allocated.get(key)?.ips.map((ip) => ip.key).sort().join(' ');
+    // a Service that keeps an address keeps its place among the address's users ("address also in
+    // use by" lists users in the order they got the address, docs/allocator.md)
+    const orderBefore = new Map(ips.map((ip) => [ip.toString(), [...(this.servicesOnIP.get(ip.toString()) ?? [])]]));
     this.release(key);
     const a: NaiveAllocation = { pool: pool.name, ips: [...ips], ports: [...request.ports], sharingKey: request.sharingKey, backendKey: request.backendKey };
     this.allocated.set(key, a);
@@ -103,6 +106,8 @@ export class LinearScanAllocator {
       let svcs = this.servicesOnIP.get(t);
       if (!svcs) this.servicesOnIP.set(t, (svcs = new Set()));
       svcs.add(key);
+      const prev = orderBefore.get(t) ?? [];
+      if (prev.includes(key)) this.servicesOnIP.set(t, new Set([...prev.filter((k) => svcs!.has(k)), ...[...svcs].filter((k) => !prev.includes(k))]));
     }
     const after = a.ips.map((ip) => ip.key).sort().join(' ');
     return { ok: true, ips: [...a.ips], pool: a.pool, changed: before !== after };
