@@ -8,21 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { SpeakerCluster, ROUTER_IP, ASN, root, waitFor, metricValue } from '../speaker/env.js';
+import { SpeakerCluster, root, waitFor, metricValue, lanAndRoutedConfig } from '../speaker/env.js';
 import { promqlMetricNames } from '../../support/promql.js';
 
-const CONFIG = `peers:
-- peer-address: ${ROUTER_IP}
-  peer-asn: ${ASN}
-  my-asn: ${ASN}
-address-pools:
-- name: lan
-  protocol: layer2
-  addresses: [198.51.100.200-198.51.100.210]
-- name: edge
-  protocol: bgp
-  addresses: [203.0.113.0/28]
-`;
+const CONFIG = lanAndRoutedConfig({ layer2Range: '198.51.100.200-198.51.100.210', bgpPool: 'edge' });
 
 interface Dashboard { panels: { title: string; targets?: { expr: string }[] }[] }
 interface Rules { groups: { name: string; rules: { alert?: string; record?: string; expr: string }[] }[] }

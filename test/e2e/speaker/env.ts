@@ -32,6 +32,22 @@ export const NODE_MAC: Record<NodeName, string> = { node1: '02:00:00:00:05:11', 
 export const CLIENT_MAC = '02:00:00:00:05:64';
 export const ASN = 64512;
 
+/** The usual test config: an iBGP peer on the router, a layer2 pool on the LAN and a bgp pool. */
+export function lanAndRoutedConfig(o: { layer2Range?: string; bgpPool?: string } = {}): string {
+  return `peers:
+- peer-address: ${ROUTER_IP}
+  peer-asn: ${ASN}
+  my-asn: ${ASN}
+address-pools:
+- name: lan
+  protocol: layer2
+  addresses: [${o.layer2Range ?? '198.51.100.200-198.51.100.209'}]
+- name: ${o.bgpPool ?? 'routed'}
+  protocol: bgp
+  addresses: [203.0.113.0/28]
+`;
+}
+
 /** IPv6 addresses on the LAN (ClusterOptions.ipv6): the IPv4 host part after 2001:db8:5:: */
 export const v6Of = (v4: string): string => `2001:db8:5::${v4.split('.')[3]}`;
 

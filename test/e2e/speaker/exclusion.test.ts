@@ -8,20 +8,9 @@ import assert from 'node:assert/strict';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { electionKeyForIPs, electionWinner } from '../../../lib/speaker/election.js';
 import { EXCLUDE_LB_LABEL } from '../../../lib/k8s/ownership.js';
-import { NODE_IP, NODE_MAC, NODE_NAMES, ROUTER_IP, ASN, SpeakerCluster, metricValue, waitFor, type NodeName } from './env.js';
+import { NODE_IP, NODE_MAC, NODE_NAMES, SpeakerCluster, metricValue, waitFor, type NodeName, lanAndRoutedConfig } from './env.js';
 
-const CONFIG = `peers:
-- peer-address: ${ROUTER_IP}
-  peer-asn: ${ASN}
-  my-asn: ${ASN}
-address-pools:
-- name: lan
-  protocol: layer2
-  addresses: [198.51.100.200-198.51.100.209]
-- name: routed
-  protocol: bgp
-  addresses: [203.0.113.0/28]
-`;
+const CONFIG = lanAndRoutedConfig();
 const APP = 'excl';
 let c: SpeakerCluster;
 

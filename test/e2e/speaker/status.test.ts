@@ -11,21 +11,10 @@ import { promisify } from 'node:util';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { electionKeyForIPs, electionWinner } from '../../../lib/speaker/election.js';
 import type { StatusReport } from '../../../lib/cli/status.js';
-import { NODE_IP, NODE_NAMES, ROUTER_IP, ASN, NS, SpeakerCluster, root, waitFor, type NodeName } from './env.js';
+import { NODE_IP, NODE_NAMES, ROUTER_IP, ASN, NS, SpeakerCluster, root, waitFor, type NodeName, lanAndRoutedConfig } from './env.js';
 
 const execFileAsync = promisify(execFile);
-const CONFIG = `peers:
-- peer-address: ${ROUTER_IP}
-  peer-asn: ${ASN}
-  my-asn: ${ASN}
-address-pools:
-- name: lan
-  protocol: layer2
-  addresses: [198.51.100.200-198.51.100.209]
-- name: routed
-  protocol: bgp
-  addresses: [203.0.113.0/28]
-`;
+const CONFIG = lanAndRoutedConfig();
 const APP = 'stat';
 let c: SpeakerCluster;
 let kubeconfig: string;
