@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { REPO_ROOT, ROUTER_IP, ROUTER_ASN, NODE_ASN, BGP_CIDR, type Cluster } from './cluster.js';
+import { REPO_ROOT, ROUTER_IP, ROUTER_ASN, NODE_ASN, BGP_CIDR, sleep, until, type Cluster } from './cluster.js';
 
 export const NS = 'metallb-system';
 export const LAYER2_RANGE = '198.51.100.200-198.51.100.210';
@@ -28,24 +28,7 @@ address-pools:
 
 export type InstallWay = 'manifests' | 'kustomize' | 'overlay';
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-export async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined, stepMs = 250): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
-    }
-    if (Date.now() > end) throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (last: ${last.slice(0, 500)})` : ''}`);
-    await sleep(stepMs);
-  }
-}
+export { sleep, until };
 
 /** `kubectl apply` exactly as docs/install.md says, from the repository root. */
 export async function install(c: Cluster, way: InstallWay = 'manifests'): Promise<void> {
