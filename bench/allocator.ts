@@ -24,7 +24,7 @@
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Allocator, type AllocationRequest } from '../lib/allocator/index.js';
-import { LinearScanAllocator } from '../lib/allocator/reference.js';
+import { LinearScanAllocator } from '../test/support/reference-allocator.js';
 import { parsePoolEntry, IPAddress, type Family } from '../lib/ip/index.js';
 import type { AddressPool, Config } from '../lib/config/types.js';
 import { FigureLog, quantile, median } from './lib/figures.js';

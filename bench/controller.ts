@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync, closeSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startControlPlane, type ControlPlane } from '../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../test/support/sandbox/controlplane.js';
 import { KubeClient, loadKubeConfig, Informer, type Service } from '../lib/k8s/index.js';
 import { silentLogger } from '../lib/util/log.js';
 import { FigureLog } from './lib/figures.js';

@@ -1,4 +1,4 @@
-// Timings of the local control plane harness (lib/sandbox/controlplane.ts):
+// Timings of the local control plane harness (test/support/sandbox/controlplane.ts):
 //   npm run bench -- controlplane [--starts=N] [--drop-caches] [--rebuild-warm] [--rebuild-cold]
 // - binaries: the cached path of scripts/k8s-binaries.sh (what every CI run pays), the durations the
 //   script recorded for its last real build, and optionally a fresh build into a scratch cache:
@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startControlPlane, resolveBinaries, DEFAULT_K8S_VERSION, type StartupPhases } from '../lib/sandbox/controlplane.js';
+import { startControlPlane, resolveBinaries, DEFAULT_K8S_VERSION, type StartupPhases } from '../test/support/sandbox/controlplane.js';
 import { FigureLog, median, quantile, sorted, type FigureInput } from './lib/figures.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,12 +1,12 @@
 // npm run bench -- demo [--runs=N]
-// The sandbox demo (lib/sandbox/demo.ts) end to end, as root: how long each step takes on this
+// The sandbox demo (test/support/sandbox/demo.ts) end to end, as root: how long each step takes on this
 // machine, the whole story until both addresses are announced and served, and the resident memory
 // of the controller and the speakers once everything is up (idle, two Services). No reference
 // implementation runs here (upstream's images need a container runtime); the control-plane start
 // is the natural yardstick and is reported as the reference of the total.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Demo } from '../lib/sandbox/demo.js';
+import { Demo } from '../test/support/sandbox/demo.js';
 import { FigureLog, median, type FigureInput } from './lib/figures.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '1' } } });

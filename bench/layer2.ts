@@ -28,7 +28,7 @@ import { MacAddress } from '../lib/layer2/mac.js';
 import { ArpOperation, encodeArpFrame } from '../lib/layer2/arp.js';
 import { EtherType } from '../lib/layer2/ethernet.js';
 import { FrameSocket } from '../lib/layer2/sockets.js';
-import { TestNetwork, requireRoot } from '../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../test/support/sandbox/netns.js';
 import { LineProcess, startResponder } from '../test/e2e/layer2/helpers.js';
 import { FigureLog, type FigureInput } from './lib/figures.js';
 

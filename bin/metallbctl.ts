@@ -8,6 +8,7 @@ const USAGE = `Usage: metallbctl <command> [options]
 Commands:
   validate FILE|-    check a config (ConfigMap manifest or bare config text)
   migrate  FILE|-    convert a config to the CRD-based API (IPAddressPool, BGPPeer, ...)
+  version            the metallb-ts version and the Node.js runtime
 
 Run "metallbctl <command> --help" for a command's options.`;
 
@@ -16,6 +17,7 @@ type Command = (argv: string[], out: (s: string) => void, err: (s: string) => vo
 const commands: Record<string, () => Promise<Command>> = {
   validate: async () => validateCommand,
   migrate: async () => (await import('../lib/migrate/command.js')).migrateCommand,
+  version: async () => (await import('../lib/cli/version-command.js')).versionCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

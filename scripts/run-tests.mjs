@@ -28,6 +28,7 @@ function findTests(dir) {
   return out;
 }
 
+console.log(`metallb-ts tests on Node.js ${process.version} (${process.execPath}), tiers: ${tiers.join(', ')}`);
 let passed = 0, failed = 0, ranAny = false;
 const work = mkdtempSync(join(tmpdir(), 'metallb-ts-tests-'));
 for (const tier of tiers) {

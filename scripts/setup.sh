@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-time, idempotent set-up of this machine for the test suite and the demo (Debian, as root):
 #   1. the Debian packages listed in scripts/apt-packages.txt (FRR, arping, ndisc6, ...);
-#   2. npm dependencies, the native addon and the TypeScript build (`npm ci`);
-#   3. every fragment in scripts/setup.d/ in name order: Kubernetes binaries (etcd,
+#   2. the Node.js LTS runtime (scripts/node-runtime.sh: the official build from the npm registry,
+#      into the cache; METALLB_TS_NODE=/path/to/node uses your own instead);
+#   3. npm dependencies, the native addon and the TypeScript build (`npm ci`, run on that runtime);
+#   4. every fragment in scripts/setup.d/ in name order: Kubernetes binaries (etcd,
 #      kube-apiserver) and Go test peers, built once into ${METALLB_TS_CACHE:-/var/cache/metallb-ts}.
 # A cold run takes about 12 minutes (mostly building kube-apiserver on 2 cores); a warm one seconds.
 set -euo pipefail
@@ -13,7 +15,7 @@ t0=$(date +%s)
 if [ "$(id -u)" != 0 ]; then
   log "must run as root (Debian packages, network namespaces for the tests)"; exit 1
 fi
-command -v node >/dev/null && command -v npm >/dev/null || { log "Node.js 20 and npm are required"; exit 1; }
+command -v npm >/dev/null || { log "npm is required (it fetches the Node.js LTS runtime and the dependencies)"; exit 1; }
 
 mapfile -t pkgs < <(grep -vE '^\s*(#|$)' scripts/apt-packages.txt | awk '{print $1}' | sort -u)
 missing=()
@@ -31,7 +33,11 @@ fi
 # FRR's packaged service must not hold port 179 or the vty sockets our tests use.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet frr 2>/dev/null; then systemctl stop frr || true; fi
 
-lockhash=$(sha256sum package-lock.json | cut -d' ' -f1)
+nodedir=$(scripts/node-runtime.sh)
+export PATH="$nodedir/bin:$PATH"   # npm, node-gyp, tsc and the setup fragments run on it
+log "Node.js $(node --version) from $nodedir"
+
+lockhash=$( (cat package-lock.json; node --version) | sha256sum | cut -d' ' -f1)
 if [ ! -f node_modules/.metallb-ts-lock ] || [ "$(cat node_modules/.metallb-ts-lock)" != "$lockhash" ] || [ ! -f native/build/Release/metallb_native.node ]; then
   log "npm ci (dependencies, native addon, TypeScript build)"
   npm ci --no-audit --no-fund >&2

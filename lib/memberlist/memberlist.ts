@@ -425,10 +425,20 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private sendRaw(message: Buffer, host: string, port: number, node: NodeRecord | undefined): void {
     if (!this.udp || !this.running) return;
     const crc = node !== undefined && node.vsn[1]! >= 5;
+    // host:port came from a peer (alive or push/pull): one that cannot be sent to (port 0) fails
+    // this send only, never the timer that called it (dgram refuses such a port synchronously)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+      this.log.debug({ op: 'memberlist', peer: `${host}:${port}` }, 'UDP send skipped: no usable port');
+      return;
+    }
     const wire = encodePacket(message, { compress: this.compression, crc, key: this.keyring?.primary ?? null });
-    this.udp.send(wire, port, host, (err) => {
-      if (err) this.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: err.message }, 'UDP send failed');
-    });
+    try {
+      this.udp.send(wire, port, host, (err) => {
+        if (err) this.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: err.message }, 'UDP send failed');
+      });
+    } catch (err) {
+      this.log.debug({ op: 'memberlist', peer: `${host}:${port}`, err: (err as Error).message }, 'UDP send failed');
+    }
   }
 
   /** Sends a message, piggybacking queued broadcasts when room remains. */

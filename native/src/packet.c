@@ -31,14 +31,15 @@
 
 static napi_value pk_throw(napi_env env, const char *what, int err) {
   char msg[320];
-  const char *name = strerrorname_np(err);
+  char name[64];
+  uv_err_name_r(-err, name, sizeof name); /* libuv's code on Unix is -errno: "EPERM", ... (portable, unlike strerrorname_np) */
   if (err == EPERM || err == EACCES) {
     snprintf(msg, sizeof msg, "%s: %s: the layer-2 announcer needs root or the CAP_NET_RAW capability", what, strerror(err));
   } else {
     snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
   }
   napi_value code, message, error, errnum, syscall;
-  napi_create_string_utf8(env, name ? name : "EUNKNOWN", NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
   napi_create_string_utf8(env, msg, NAPI_AUTO_LENGTH, &message);
   napi_create_error(env, code, message, &error);
   napi_create_int32(env, -err, &errnum);

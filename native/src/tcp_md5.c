@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,9 +18,10 @@
 /* Throws an Error whose `code` is the errno name (e.g. EADDRNOTAVAIL), like Node's own errors. */
 static napi_value throw_errno(napi_env env, const char *what, int err) {
   char msg[256];
-  const char *name = strerrorname_np(err);
+  char name[64];
+  uv_err_name_r(-err, name, sizeof name); /* libuv's code on Unix is -errno (portable, unlike strerrorname_np) */
   snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, name ? name : "EUNKNOWN", msg);
+  napi_throw_error(env, name, msg);
   return NULL;
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# etcd, kube-apiserver and kubectl for the local control plane (lib/sandbox/controlplane.ts), built
+# etcd, kube-apiserver and kubectl for the local control plane (test/support/sandbox/controlplane.ts), built
 # once from Go modules into ${METALLB_TS_CACHE:-/var/cache/metallb-ts}/k8s-<version>/bin (about 10
 # minutes on 2 cores when cold; instant when cached). Honours KUBEBUILDER_ASSETS.
 set -euo pipefail

@@ -1,4 +1,4 @@
-// e2e: the sandbox demo (bin/demo.ts) as a user runs it. As root, after scripts/setup.sh.
+// e2e: the sandbox demo (test/support/sandbox/demo-cli.ts) as a user runs it. As root, after scripts/setup.sh.
 //  - `--once`: every step runs and is checked by the demo itself; here we assert exit 0, the key
 //    output (kubectl get svc, the node answering ARP, the router's next hops, curl pages) and that
 //    nothing is left behind (namespaces, temporary directories, processes);
@@ -12,7 +12,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
-const demoScript = join(root, 'dist', 'bin', 'demo.js');
+const demoScript = join(root, 'dist', 'test', 'support', 'sandbox', 'demo-cli.js');
 
 interface Run {
   child: ChildProcess;

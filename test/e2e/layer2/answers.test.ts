@@ -3,7 +3,7 @@
 // ignores malformed and foreign frames (spec 4.6.2).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../../support/sandbox/netns.js';
 import { GRATUITOUS_DURATION_MS } from '../../../lib/layer2/index.js';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { MacAddress } from '../../../lib/layer2/mac.js';

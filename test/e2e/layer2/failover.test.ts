@@ -3,7 +3,7 @@
 // spacing and fields of spec 4.6.3.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../../support/sandbox/netns.js';
 import { MacAddress } from '../../../lib/layer2/mac.js';
 import { decodeEthernet, EtherType } from '../../../lib/layer2/ethernet.js';
 import { ArpOperation, decodeArpFrame } from '../../../lib/layer2/arp.js';

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
-import { TestNetwork, type HostSpec } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, type HostSpec } from '../../support/sandbox/netns.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const RESPONDER_SCRIPT = join(here, 'responder-process.js');

@@ -2,7 +2,7 @@
 // disappear are picked up by the periodic re-scan, without restarting the responder.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../../support/sandbox/netns.js';
 import { GRATUITOUS_DURATION_MS } from '../../../lib/layer2/index.js';
 import { HOSTS, NODE1_MAC, requireTools, startResponder, arping, ndisc6, eventually, sleep, type LineProcess } from './helpers.js';
 

@@ -4,7 +4,7 @@
 // wire. Unanswered, the client's entry would fail and traffic would stall until it re-resolved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../../support/sandbox/netns.js';
 import { GRATUITOUS_DURATION_MS } from '../../../lib/layer2/index.js';
 import { HOSTS, NODE1_MAC, requireTools, startResponder, sleep, type LineProcess } from './helpers.js';
 

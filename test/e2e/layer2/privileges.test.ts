@@ -1,7 +1,7 @@
 // E2E: without CAP_NET_RAW the announcer refuses to start with an error that says so.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { TestNetwork, requireRoot } from '../../../lib/sandbox/netns.js';
+import { TestNetwork, requireRoot } from '../../support/sandbox/netns.js';
 import { HOSTS, RESPONDER_SCRIPT, requireTools, LineProcess } from './helpers.js';
 
 let net: TestNetwork | undefined;

@@ -1,5 +1,5 @@
 // The whole system on one machine for the speaker's e2e tests and bench/failover: a real
-// kube-apiserver+etcd (lib/sandbox/controlplane.ts) with the project's manifests, the real
+// kube-apiserver+etcd (test/support/sandbox/controlplane.ts) with the project's manifests, the real
 // controller process (controller ServiceAccount), a LAN of network namespaces (router running
 // FRR's bgpd, node1..node3 each running a real speaker process with the speaker ServiceAccount's
 // token through a relay, and a client), and the Kubernetes objects a kubelet and the
@@ -13,8 +13,8 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { createWriteStream, existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
-import { TestNetwork, requireRoot, type HostSpec } from '../../../lib/sandbox/netns.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
+import { TestNetwork, requireRoot, type HostSpec } from '../../support/sandbox/netns.js';
 import { FRR, requireFRR } from '../../interop/bgp/harness.js';
 import { ControllerProcess, root, NS, waitFor, metricValue, type Env, type LogLine } from '../../integration/controller/env.js';
 

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 
 export const root = fileURLToPath(new URL('../../../../', import.meta.url));
 export const NS = 'metallb-system';

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 import { KubeClient, loadKubeConfig, Informer, EventRecorder, type KubeObject } from '../../../lib/k8s/index.js';
 import { ensureMemberlistSecret } from '../../../lib/controller/index.js';
 import { silentLogger } from '../../../lib/util/log.js';

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, VersionApi } from '@kubernetes/client-node';
-import { startControlPlane, removeStaleControlPlanes, MissingBinariesError, ADVERTISED_ADDRESS, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
-import { TestNetwork } from '../../../lib/sandbox/netns.js';
+import { startControlPlane, removeStaleControlPlanes, MissingBinariesError, ADVERTISED_ADDRESS, type ControlPlane } from '../../support/sandbox/controlplane.js';
+import { TestNetwork } from '../../support/sandbox/netns.js';
 
 let cp: ControlPlane;
 before(async () => {
@@ -154,7 +154,7 @@ test('missing binaries give an error that says to run scripts/setup.sh', async (
 });
 
 test('removeStaleControlPlanes() cleans up after a test process that was SIGKILLed', async () => {
-  const harness = fileURLToPath(new URL('../../../lib/sandbox/controlplane.js', import.meta.url));
+  const harness = fileURLToPath(new URL('../../support/sandbox/controlplane.js', import.meta.url));
   const prefix = `metallb-ts-cp-killtest-${randomBytes(3).toString('hex')}-`;
   const code = `const m = await import(${JSON.stringify(harness)});
     const cp = await m.startControlPlane({ dirPrefix: ${JSON.stringify(prefix)} });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const namespaceFile = join(root, 'manifests', 'namespace.yaml');

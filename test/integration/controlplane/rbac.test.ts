@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const NS = 'metallb-system';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
-import { startControlPlane, type ControlPlane } from '../../../lib/sandbox/controlplane.js';
+import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 import { migrateCommand } from '../../../lib/migrate/command.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));

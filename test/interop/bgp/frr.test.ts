@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { TestNetwork } from '../../../lib/sandbox/netns.js';
+import { TestNetwork } from '../../support/sandbox/netns.js';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { mergeRoutes, routesForAddress } from '../../../lib/bgp/advertisement.js';
 import { decodeMessage, MessageFramer } from '../../../lib/bgp/codec.js';

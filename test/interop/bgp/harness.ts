@@ -1,15 +1,15 @@
 // Shared pieces of the BGP interop tests and bench: FRR's bgpd in a namespace (now in
-// lib/sandbox/frr.ts, re-exported here; routes are checked in bgpd's own RIB through vtysh JSON),
+// test/support/sandbox/frr.ts, re-exported here; routes are checked in bgpd's own RIB through vtysh JSON),
 // and our session in a driver process inside another namespace.
 import type { ChildProcess } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { TestNetwork } from '../../../lib/sandbox/netns.js';
+import type { TestNetwork } from '../../support/sandbox/netns.js';
 import type { DriverCommand, DriverOptions, DriverRoute } from './speaker-driver.js';
-import { waitFor } from '../../../lib/sandbox/frr.js';
+import { waitFor } from '../../support/sandbox/frr.js';
 
-export { FRR, requireFRR, sleep, waitFor, type FRRPath, type FRROptions } from '../../../lib/sandbox/frr.js';
+export { FRR, requireFRR, sleep, waitFor, type FRRPath, type FRROptions } from '../../support/sandbox/frr.js';
 
 export type DriverEvent = { event: string; [k: string]: unknown };
 

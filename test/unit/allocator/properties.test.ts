@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { Allocator, type AllocationResult, type ConfigVerdict } from '../../../lib/allocator/index.js';
-import { LinearScanAllocator } from '../../../lib/allocator/reference.js';
+import { LinearScanAllocator } from '../../support/reference-allocator.js';
 import { isBuggyIP, type IPAddress } from '../../../lib/ip/index.js';
 import type { Config } from '../../../lib/config/types.js';
 import { config, ips, pool, request, type ServiceOptions } from './helpers.js';

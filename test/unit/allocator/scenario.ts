@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type { Config } from '../../../lib/config/types.js';
 import { Allocator, type AllocationResult, type ConfigVerdict, type AllocationRequest } from '../../../lib/allocator/index.js';
-import { LinearScanAllocator } from '../../../lib/allocator/reference.js';
+import { LinearScanAllocator } from '../../support/reference-allocator.js';
 import type { IPAddress } from '../../../lib/ip/index.js';
 import { ips, request, texts, type ServiceOptions } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BlockList } from 'node:net';
 import { parseConfig, refusals, formatProblem } from '../../../lib/config/parse.js';
-import { BGP_CIDR, CLIENT, DEMO_CONFIG, DEMO_SERVICES, LAYER2_RANGE, NODES, ROUTER } from '../../../lib/sandbox/demo.js';
+import { BGP_CIDR, CLIENT, DEMO_CONFIG, DEMO_SERVICES, LAYER2_RANGE, NODES, ROUTER } from '../../support/sandbox/demo.js';
 
 const LAN = new BlockList();
 LAN.addSubnet('198.51.100.0', 24);

@@ -1,4 +1,4 @@
-// The sandbox demo (`npm run demo`, bin/demo.ts): the whole system on this machine, as root.
+// The sandbox demo (`npm run demo`, test/support/sandbox/demo-cli.ts): the whole system on this machine, as root.
 //
 //   const demo = new Demo({ print: (l) => process.stdout.write(`${l}\n`) });
 //   await demo.run();          // every step, each checked; throws DemoStepError on a failed check
@@ -7,8 +7,8 @@
 //   await demo.stop();         // orderly: speakers and controller first, then network, control plane
 //
 // What it builds (documentation ranges only, all inside network namespaces it creates):
-//   - a local control plane (lib/sandbox/controlplane.ts: etcd + kube-apiserver on loopback);
-//   - a LAN 198.51.100.0/24 (lib/sandbox/netns.ts): router .1 (FRR bgpd + zebra, AS 64500),
+//   - a local control plane (test/support/sandbox/controlplane.ts: etcd + kube-apiserver on loopback);
+//   - a LAN 198.51.100.0/24 (test/support/sandbox/netns.ts): router .1 (FRR bgpd + zebra, AS 64500),
 //     node1..node3 .11-.13, client .100 (route to 203.0.113.0/24 via the router);
 //   - manifests/namespace.yaml + manifests/metallb.yaml (RBAC, ServiceAccounts; the Deployment and
 //     DaemonSet are stored but, without a kubelet, start nothing), Node objects, one speaker Pod
@@ -37,7 +37,7 @@ import { FRR, requireFRR, sleep, type FRRKernelRoute } from './frr.js';
 
 const execFileAsync = promisify(execFile);
 
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const DIST = join(REPO_ROOT, 'dist');
 
 export const DEMO_NAMESPACE = 'demo';
@@ -290,7 +290,7 @@ export class Demo {
     for (const tool of ['ip', 'arping', 'curl', 'nft']) {
       if (!which(tool)) this.fail(`"${tool}" is not installed: run scripts/setup.sh (Debian packages in scripts/apt-packages.txt)`);
     }
-    for (const f of ['bin/controller.js', 'bin/speaker.js', 'bin/metallbctl.js', 'lib/sandbox/apiserver-relay.js', 'lib/sandbox/demo-backend.js']) {
+    for (const f of ['bin/controller.js', 'bin/speaker.js', 'bin/metallbctl.js', 'test/support/sandbox/apiserver-relay.js', 'test/support/sandbox/demo-backend.js']) {
       if (!existsSync(join(DIST, f))) this.fail(`dist/${f} is missing: run scripts/setup.sh (or npm run build)`);
     }
     if (!existsSync(join(REPO_ROOT, 'native/build/Release/metallb_native.node'))) this.fail('the native addon is missing: run scripts/setup.sh (or npm run build:native)');
@@ -473,7 +473,7 @@ metadata:
     if (!net) throw new Error('no network');
     for (const n of NODES) {
       const fd = this.logFd(`backend-${n.name}`);
-      const child = net.spawn(n.name, process.execPath, [join(DIST, 'lib/sandbox/demo-backend.js'), n.name, n.ip, String(BACKEND_PORT)], { stdio: ['pipe', fd, fd] });
+      const child = net.spawn(n.name, process.execPath, [join(DIST, 'test/support/sandbox/demo-backend.js'), n.name, n.ip, String(BACKEND_PORT)], { stdio: ['pipe', fd, fd] });
       closeSync(fd);
       this.backends.push(child);
     }

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// metallb-ts demo: the whole system on this machine (lib/sandbox/demo.ts). As root, after
+// metallb-ts demo: the whole system on this machine (test/support/sandbox/demo.ts). As root, after
 // scripts/setup.sh:
 //   npm run demo              runs every step, then keeps running until Ctrl-C (SIGINT/SIGTERM),
 //                             which removes every namespace, process and temporary file
 //   npm run demo -- --once    runs every step, checks each, cleans up; exit 0 only if all passed
 import { parseArgs } from 'node:util';
-import { Demo, DemoStepError } from '../lib/sandbox/demo.js';
+import { Demo, DemoStepError } from './demo.js';
 
 function usage(): never {
   process.stderr.write('usage: demo [--once] [--timeout=<seconds per step>]\n');

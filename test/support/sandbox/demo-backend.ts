@@ -1,5 +1,5 @@
 // The demo's tiny HTTP backend: runs inside one node's network namespace (started by
-// lib/sandbox/demo.ts) and answers every request with one line naming the node, so a `curl`
+// test/support/sandbox/demo.ts) and answers every request with one line naming the node, so a `curl`
 // through a LoadBalancer address shows which node served it.
 //   node demo-backend.js <node-name> <listen-address> <port>
 // Prints "listening" once ready; exits on SIGTERM/SIGINT or when its stdin closes.

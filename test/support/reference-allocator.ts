@@ -4,10 +4,10 @@
 // against in the same process and (2) an independent oracle for the property tests, which check
 // that Allocator gives exactly the same answers on random histories over small pools.
 
-import { isBuggyIP, type IPAddress } from '../ip/index.js';
-import type { AddressPool, Config } from '../config/types.js';
-import type { AllocationFailure, AllocationResult, ConfigVerdict, SharingRefusalReason, StrandedAllocation } from './allocator.js';
-import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from './request.js';
+import { isBuggyIP, type IPAddress } from '../../lib/ip/index.js';
+import type { AddressPool, Config } from '../../lib/config/types.js';
+import type { AllocationFailure, AllocationResult, ConfigVerdict, SharingRefusalReason, StrandedAllocation } from '../../lib/allocator/allocator.js';
+import { familyOfAddresses, formatIPList, type AllocationRequest, type IPFamily, type ServicePort } from '../../lib/allocator/request.js';
 
 interface NaiveAllocation {
   pool: string;

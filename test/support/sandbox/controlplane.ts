@@ -1,7 +1,7 @@
 // A real, throw-away Kubernetes control plane (etcd + kube-apiserver) on loopback, shared by the
 // integration/e2e tests and the demo. No kubelet, no kube-controller-manager, no scheduler.
 //
-//   import { startControlPlane } from '../../lib/sandbox/controlplane.js';
+//   import { startControlPlane } from '../support/sandbox/controlplane.js';
 //   const cp = await startControlPlane();             // ready in a few seconds
 //   try {
 //     cp.kubeconfigPath;                              // admin kubeconfig (client cert, system:masters)
