@@ -4,10 +4,11 @@
 #   docker build --target speaker    -t <registry>/metallb-ts/speaker:0.1.0 .
 # The manifests refer to registry.invalid/metallb-ts/{controller,speaker}:0.1.0, a placeholder:
 # push to your registry and rename the images (e.g. with `images:` in a kustomize overlay).
-# NOTE: no container engine runs on the development machine of this project, so this file is
-# written to be simple and conventional but has not been built there (see docs/install.md).
+# The test suite builds exactly this file with buildah (scripts/cluster-images.sh) and runs the
+# images in a real cluster (test/cluster); where no registry is reachable, that script makes local
+# base images of the same names and roles.
 
-ARG NODE_MAJOR=20
+ARG NODE_MAJOR=24
 
 # --- build: compile TypeScript and the N-API addon, then drop dev dependencies -------------------
 FROM node:${NODE_MAJOR}-bookworm-slim AS build
@@ -18,7 +19,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: the package's install script builds the addon with Debian's header path
 RUN npm ci --ignore-scripts
-COPY tsconfig.json ./
+COPY tsconfig.json tsconfig.base.json ./
 COPY bin ./bin
 COPY lib ./lib
 COPY schema ./schema

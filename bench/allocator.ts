@@ -1,6 +1,6 @@
 // npm run bench -- allocator [--quick]
 //
-// Figures for lib/allocator (issue 3): assignments per second, p50/p99 per operation, bytes per
+// Figures for lib/allocator: assignments per second, p50/p99 per operation, bytes per
 // assignment and flatness of the cost from 1k to 100k assignments, for
 //   v4-/14-100k      100,000 allocations in one IPv4 /14
 //   v6-/64-100k      the same in an IPv6 /64

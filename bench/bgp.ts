@@ -1,6 +1,6 @@
 // npm run bench -- bgp [--runs N] [--routes N]
 //
-// Figures for lib/bgp (issue 6): advertise 10,000 /32 routes to FRR's bgpd and withdraw them again,
+// Figures for lib/bgp: advertise 10,000 /32 routes to FRR's bgpd and withdraw them again,
 // with our BGPSession and, in the same run against the same bgpd, ExaBGP (Debian package) as the
 // established reference implementation. Needs root (network namespaces) and FRR + ExaBGP installed
 // (scripts/setup.sh).

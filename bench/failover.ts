@@ -1,6 +1,6 @@
 // npm run bench -- failover [--trials N] [--quick] [--only failover|create]
 //
-// Figures for the speaker end to end (issue 9), on the e2e test network of test/e2e/speaker/env.ts:
+// Figures for the speaker end to end, on the e2e test network of test/e2e/speaker/env.ts:
 // a real kube-apiserver, the real controller, three speakers in node namespaces, FRR, a client.
 //   failover-<profile>        layer 2: SIGKILL of the announcing speaker until the client's kernel
 //                             neighbour entry for the address points at the new owner (the client

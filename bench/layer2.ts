@@ -1,6 +1,6 @@
 // npm run bench -- layer2 [--seconds N] [--window N] [--rounds N]
 //
-// Figures for lib/layer2 (issue 8): an ARP flood answered by our responder, and in the same run
+// Figures for lib/layer2: an ARP flood answered by our responder, and in the same run
 // the same flood answered by the Linux kernel itself (the address configured on the node's
 // interface) as the reference. Needs root: it builds a test network of namespaces (node1 and a
 // client on one bridge, documentation addresses only) and tears it down at the end.

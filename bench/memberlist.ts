@@ -1,6 +1,6 @@
 // npm run bench -- memberlist [--trials N] [--quick] [--only kill|leave|load]
 //
-// Figures for lib/memberlist (issue 7), each measured for our member and, in the same run and the
+// Figures for lib/memberlist, each measured for our member and, in the same run and the
 // same setup, for hashicorp/memberlist v0.1.7 (the Go peer of test/interop/memberlist/peer, built
 // by scripts/setup.d/30-memberlist.sh). Ratio = ours / Go.
 //   kill-to-dead-<profile>-5   5 members (separate processes, encrypted, loopback); one is killed

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// metallb-controller: assigns addresses to LoadBalancer Services (spec §3). Wiring only.
+// metallb-controller: assigns addresses to LoadBalancer Services (docs/behaviour/controller.md). Wiring only.
+//   Flags in Go's or GNU's syntax (-port=7472, --port 7472; lib/cli/flags.ts):
 //   --port 7472  --config config  --log-level info  --kubeconfig <file> (in-cluster otherwise)
 //   --namespace / METALLB_NAMESPACE / service-account namespace file
 //   --ml-secret-name / METALLB_ML_SECRET_NAME   --deployment / METALLB_DEPLOYMENT
+//   --lb-class <class> (Services of that loadBalancerClass only; default: Services without one)
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { createLogger, type Logger } from '../lib/util/log.js';
 import { KubeClient, loadKubeConfig } from '../lib/k8s/index.js';
 import { Controller, ensureMemberlistSecret } from '../lib/controller/index.js';
+import { parseControllerFlags } from '../lib/controller/options.js';
 import { createControllerMetrics } from '../lib/metrics/controller.js';
 import { startMetricsServer } from '../lib/metrics/server.js';
 import { exitOnSignals, packageVersion } from '../lib/util/daemon.js';
@@ -19,26 +21,10 @@ function fail(msg: string): never {
   process.exit(1);
 }
 
-const OPTIONS = {
-  port: { type: 'string', default: '7472' },
-  config: { type: 'string', default: 'config' },
-  'log-level': { type: 'string', default: 'info' },
-  kubeconfig: { type: 'string' },
-  namespace: { type: 'string' },
-  'ml-secret-name': { type: 'string' },
-  deployment: { type: 'string' },
-  'disable-epslices': { type: 'boolean', default: false },
-  'enable-pprof': { type: 'boolean', default: false },
-} as const;
-
-function parseFlags() {
-  try {
-    return parseArgs({ options: OPTIONS, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    return fail(err instanceof Error ? err.message : String(err));
-  }
-}
-const args = parseFlags();
+const parsed = parseControllerFlags(process.argv.slice(2));
+if (!parsed.ok) fail(parsed.error);
+const args = parsed.flags;
+const port = parsed.port;
 
 function makeLogger(): Logger {
   try {
@@ -48,9 +34,6 @@ function makeLogger(): Logger {
   }
 }
 const log = makeLogger();
-
-const port = Number(args.port);
-if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port must be a TCP port, got "${args.port}"`);
 
 function resolveNamespace(): string {
   if (args.namespace) return args.namespace;
@@ -62,21 +45,22 @@ function resolveNamespace(): string {
   return fail(`unable to get namespace: set --namespace or METALLB_NAMESPACE, or run in a pod (${SA_NAMESPACE_FILE})`);
 }
 const namespace = resolveNamespace();
+const lbClass = args['lb-class'];
 const mlSecretName = args['ml-secret-name'] ?? process.env.METALLB_ML_SECRET_NAME ?? '';
 const deployment = args.deployment ?? process.env.METALLB_DEPLOYMENT ?? '';
 
 const version = packageVersion();
-log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}` }, 'MetalLB controller starting');
+log.info({ version, commit: process.env.METALLB_COMMIT ?? 'unknown', branch: process.env.METALLB_BRANCH ?? 'unknown', goversion: `node ${process.version}`, ...(lbClass ? { lbClass } : {}) }, 'MetalLB controller starting');
 if (args['enable-pprof']) log.warn({ op: 'startup' }, '--enable-pprof has no effect in this implementation (use node --inspect)');
 
 async function main(): Promise<void> {
   const metrics = createControllerMetrics();
-  // Ready as soon as /metrics listens (spec §3.6), independent of config or sync.
+  // Ready as soon as /metrics listens (docs/behaviour/controller.md#readiness), independent of config or sync.
   const server = await startMetricsServer(metrics.registry, port, undefined, log);
   log.info({ op: 'startup', port: server.port }, 'serving /metrics');
   const client = await KubeClient.fromKubeConfig(loadKubeConfig(args.kubeconfig));
   if (mlSecretName) await ensureMemberlistSecret(client, namespace, mlSecretName, deployment, log);
-  const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics });
+  const controller = new Controller({ client, namespace, configMapName: args.config, log, metrics, lbClass });
   exitOnSignals(log, ['SIGTERM', 'SIGINT'], async () => {
     await controller.stop();
     await server.close();

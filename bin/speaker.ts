@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// metallb-speaker: makes assigned addresses reachable (spec §4). Wiring only: flags and env
+// metallb-speaker: makes assigned addresses reachable (docs/behaviour/speaker.md). Wiring only: flags and env
 // (lib/speaker/options.ts), logger, metrics server, Kubernetes client, SpeakerDaemon, signals.
 //   --node-name / METALLB_NODE_NAME (required)   --host / METALLB_HOST   --port 7472
 //   --config config   --namespace / METALLB_NAMESPACE / service-account file   --kubeconfig <file>

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the compiled test tiers with Node's built-in test runner and prints one closing line
 // "N passed, N failed" over all tiers.
-//   node scripts/run-tests.mjs                 all tiers: unit, integration, interop, e2e
+//   node scripts/run-tests.mjs                 all tiers: unit, integration, interop, e2e, cluster
 //   node scripts/run-tests.mjs unit e2e        only those tiers
 //   TEST_FILTER=bgp node scripts/...           only test files whose path contains "bgp"
 // unit tests run in parallel; the other tiers share one control plane / network namespaces and
@@ -12,7 +12,8 @@ import { join, relative } from 'node:path';
 import { tmpdir } from 'node:os';
 
 const root = new URL('..', import.meta.url).pathname;
-const allTiers = ['unit', 'integration', 'interop', 'e2e'];
+// cluster: a real 3-node cluster with the images from ./Dockerfile (test/support/cluster), last
+const allTiers = ['unit', 'integration', 'interop', 'e2e', 'cluster'];
 const tiers = process.argv.slice(2).length ? process.argv.slice(2) : allTiers;
 const filter = process.env.TEST_FILTER ?? '';
 

@@ -1,5 +1,5 @@
 // The allocator: which Service holds which address(es), and which address a Service may take next
-// (spec §2.2–2.8, v0.12 semantics). See index.ts for the contract and the cost model.
+// (docs/behaviour/allocation.md, v0.12 semantics). See index.ts for the contract and the cost model.
 
 import { IPAddress, type CIDR, type Family } from '../ip/index.js';
 import type { AddressPool, Config } from '../config/types.js';
@@ -33,7 +33,7 @@ export type AllocationFailure =
 export type AllocationResult =
   | {
       readonly ok: true;
-      /** In status order (§2.7). */
+      /** In status order (docs/behaviour/allocation.md#dual-stack). */
       readonly ips: readonly IPAddress[];
       readonly pool: string;
       /** False when the key already held exactly these addresses before the call. */
@@ -54,7 +54,7 @@ export interface PoolUsage {
   readonly pool: string;
   /** Distinct addresses with at least one Service (metallb_allocator_addresses_in_use_total). */
   readonly addressesInUse: number;
-  /** Capacity as upstream reports it (metallb_allocator_addresses_total, §2.9). */
+  /** Capacity as upstream reports it (metallb_allocator_addresses_total, docs/behaviour/allocation.md#capacity). */
   readonly addressesTotal: bigint;
   /** Services holding addresses of the pool. */
   readonly services: number;
@@ -353,7 +353,7 @@ export class Allocator {
   /** Sharing/backend key pair → pools with in-use addresses carrying it (and how many). */
   private groupPools = new Map<string, Map<PoolState, number>>();
 
-  /** Adopts `config` unless an existing allocation would not fit one of its pools (§2.6). */
+  /** Adopts `config` unless an existing allocation would not fit one of its pools (docs/behaviour/allocation.md#config-changes). */
   setConfig(config: Config): ConfigVerdict {
     const layout = buildLayout(config, this.layout);
     if (typeof layout === 'string') return { ok: false, message: `invalid config: ${layout}`, conflicts: [] };
@@ -440,7 +440,7 @@ export class Allocator {
     return this.layout !== undefined;
   }
 
-  /** Picks (or re-asserts) the address(es) of `key` (§2.4). */
+  /** Picks (or re-asserts) the address(es) of `key` (docs/behaviour/allocation.md#choosing). */
   allocate(key: string, request: AllocationRequest): AllocationResult {
     const layout = this.layout;
     if (!layout) return fail({ kind: 'no-config', message: 'no configuration loaded' });
@@ -565,7 +565,7 @@ export class Allocator {
 
   // -------------------------------------------------------------- internals
 
-  /** §2.2 for `key` on the address at `loc`; undefined when allowed. */
+  /** docs/behaviour/allocation.md#sharing for `key` on the address at `loc`; undefined when allowed. */
   private checkSharing(key: string, loc: Location, ip: IPAddress, ports: number | readonly number[], sharingKey: string, backendKey: string): AllocationFailure | undefined {
     const state = loc.space.get(loc.offset);
     if (!state) return undefined;
@@ -639,7 +639,7 @@ export class Allocator {
     const o6 = this.firstUsable(v6, ports, sharingKey, backendKey);
     if (o6 === undefined) return undefined;
     const l4 = { space: v4, offset: o4 }, l6 = { space: v6, offset: o6 };
-    // the family whose CIDR comes first in the pool's list comes first (§2.7)
+    // the family whose CIDR comes first in the pool's list comes first (docs/behaviour/allocation.md#dual-stack)
     return v4.poolIndex[v4.cidrAt(o4)] < v6.poolIndex[v6.cidrAt(o6)] ? [l4, l6] : [l6, l4];
   }
 
@@ -684,7 +684,7 @@ export class Allocator {
         pool.services++;
       }
       if (h.sharingKey !== sharingKey || h.backendKey !== backendKey) {
-        // the holder stays on addresses it is the only user of (§2.2 exception): re-index them
+        // the holder stays on addresses it is the only user of (docs/behaviour/allocation.md#sharing exception): re-index them
         for (const s of [a0, a1]) if (s && within(s)) this.indexDelete(s);
         h.sharingKey = sharingKey;
         h.backendKey = backendKey;

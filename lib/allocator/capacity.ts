@@ -1,4 +1,4 @@
-// Pool capacity as upstream reports it in metallb_allocator_addresses_total (spec §2.9),
+// Pool capacity as upstream reports it in metallb_allocator_addresses_total (docs/behaviour/allocation.md#capacity),
 // quirks included, so dashboards show the same numbers.
 
 import type { AddressPool } from '../config/types.js';

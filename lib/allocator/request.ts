@@ -1,4 +1,4 @@
-// From a Service to an allocation request (spec §2.1). Everything the user can get wrong is
+// From a Service to an allocation request (docs/behaviour/allocation.md#state). Everything the user can get wrong is
 // reported as a value, with upstream's wording, so the controller can turn it into an event.
 
 import { parseIP, type IPAddress } from '../ip/index.js';
@@ -107,20 +107,21 @@ function requestedIPsOf(annotation: string, specIP: string): RequestedIPsResult 
     return { ok: false, message: `service can not have both ${ANNOTATION_LOADBALANCER_IPS} and svc.Spec.LoadBalancerIP` };
   }
   if (annotation !== '') {
+    // v0.12's texts: `invalid <annotation>: %q` of the whole value, then ipfamily.ForAddressesIPs'
     const ips: IPAddress[] = [];
     for (const part of annotation.split(',')) {
       const ip = parseIP(part.trim());
-      if (!ip) return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS} annotation: ${annotation}` };
+      if (!ip) return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS}: ${JSON.stringify(annotation)}` };
       ips.push(ip);
     }
-    if (ips.length > 2) return { ok: false, message: `invalid ips length ${ips.length} ${formatIPList(ips)}` };
+    if (ips.length > 2) return { ok: false, message: `IPFamilyForAddresses: invalid ips length ${ips.length} ${formatIPList(ips)}` };
     if (ips.length === 2 && familyOf(ips[0]) === familyOf(ips[1])) {
-      return { ok: false, message: `invalid ${ANNOTATION_LOADBALANCER_IPS} annotation: ${annotation}` };
+      return { ok: false, message: `IPFamilyForAddresses: same address family ${formatIPList(ips)}` };
     }
     return { ok: true, ips };
   }
   const ip = parseIP(specIP);
-  if (!ip) return { ok: false, message: `invalid spec.loadBalancerIP ${specIP}` };
+  if (!ip) return { ok: false, message: `invalid spec.loadBalancerIP ${JSON.stringify(specIP)}` };
   return { ok: true, ips: [ip] };
 }
 
@@ -134,7 +135,7 @@ function selectorText(selector: Readonly<Record<string, string>> | null | undefi
 }
 
 /**
- * Derives the allocation request of a Service (spec §2.1, v0.12). The family comes from
+ * Derives the allocation request of a Service (docs/behaviour/allocation.md#state, v0.12). The family comes from
  * spec.clusterIPs (spec.clusterIP when clusterIPs is empty, as older API servers send).
  */
 export function serviceRequest(svc: ServiceLike): AllocationRequest {

@@ -39,7 +39,7 @@ export function prefixKey(prefix: CIDR): string {
 }
 
 /**
- * The routes one service IP produces under its pool's advertisements (spec §4.7.3): the IP masked
+ * The routes one service IP produces under its pool's advertisements (docs/behaviour/bgp.md#advertisements): the IP masked
  * to the advertisement's aggregation length, its LOCAL_PREF and communities.
  */
 export function routesForAddress(ip: IPAddress, advertisements: readonly BGPAdvertisement[]): Route[] {

@@ -1,5 +1,6 @@
 // lib/bgp: BGP-4 for the speaker. Codec (codec.ts), NOTIFICATION codes and the typed decode error
-// (errors.ts), routes and UPDATE packing (advertisement.ts), one session per peer (session.ts),
+// (errors.ts), routes and UPDATE packing (advertisement.ts), one session per peer (session.ts)
+// built from the FSM (fsm.ts), the socket (connection.ts) and the paced RIB diff (rib.ts),
 // TCP MD5 sockets through the native addon (tcp-md5.ts).
 export {
   AFI,

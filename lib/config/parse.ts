@@ -1,9 +1,9 @@
 // The legacy config parser: text -> RawConfig (as written) -> validated, defaulted Config.
 //
-// Checks follow upstream v0.12's order (spec §1.11), but every problem is collected rather
+// Checks follow upstream v0.12's order (docs/behaviour/config.md#check-order), but every problem is collected rather
 // than stopping at the first. Each problem says who refuses the config because of it (the
 // shared parser used by the controller and every speaker, the native- or FRR-mode speaker
-// validator of §1.10, or this project where the spec recommends refusing a silent quirk).
+// validator of docs/behaviour/config.md#mode-validation, or this project where it refuses a silent quirk (docs/behaviour/quirks.md)).
 
 import { CIDR, IPAddress, parseIP, parsePoolEntry, type PoolEntry } from '../ip/index.js';
 import { DurationError, parseGoDuration, truncateToSeconds } from './duration.js';
@@ -216,7 +216,7 @@ class Checker {
   }
 }
 
-/** §1.10: the speaker's mode validators look at the raw strings before defaults. */
+/** docs/behaviour/config.md#mode-validation: the speaker's mode validators look at the raw strings before defaults. */
 function modeValidators(raw: RawConfig, ctx: Checker): void {
   const peers = raw.peers ?? [];
   peers.forEach((p, i) => {

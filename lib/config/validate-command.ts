@@ -1,7 +1,7 @@
 // `metallbctl validate FILE|-`: is this config acceptable to a v0.12 controller and native-mode
 // speaker (and to this project's stricter recommendations)?
 
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../cli/flags.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, readInput } from '../cli/io.js';
 import { InputError, readConfigInput, type ConfigInput } from './input.js';
 import { formatProblem, parseConfig } from './parse.js';
@@ -97,15 +97,11 @@ export function formatReport(r: ValidationReport): string {
 export async function validateCommand(argv: string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: 'string', short: 'o', default: 'text' },
-        'configmap-name': { type: 'string', default: 'config' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseFlags(argv, {
+      output: { type: 'string', short: 'o', default: 'text' },
+      'configmap-name': { type: 'string', default: 'config' },
+      help: { type: 'boolean', short: 'h' },
+    }, { positionals: true });
   } catch (e) {
     err(`metallbctl validate: ${(e as Error).message}\n\n${VALIDATE_USAGE}\n`);
     return EXIT_USAGE;
@@ -122,7 +118,7 @@ export async function validateCommand(argv: string[], out: (s: string) => void, 
     if (e instanceof UsageError) { err(`metallbctl validate: ${e.message}\n`); return EXIT_USAGE; }
     throw e;
   }
-  const report = validateText(file === '-' ? '<stdin>' : file, text, parsed.values['configmap-name'] as string);
+  const report = validateText(file === '-' ? '<stdin>' : file, text, parsed.values['configmap-name']);
   out(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
   return report.valid ? EXIT_OK : EXIT_INVALID;
 }

@@ -1,6 +1,6 @@
 // The controller: watches Services (all namespaces) and the `config` ConfigMap, feeds one
 // de-duplicating work queue processed by a single worker, and turns each decision into a status
-// write and Events (spec §2.3, §3.2–3.4).
+// write and Events (docs/behaviour/allocation.md#reconcile, docs/behaviour/controller.md).
 //
 //   const c = new Controller({ client, namespace: 'metallb-system', configMapName: 'config', log, metrics });
 //   await c.start();     // informers running, initial sync done, worker running
@@ -21,6 +21,8 @@ import { WorkQueue } from '../k8s/workqueue.js';
 import { EventRecorder } from '../k8s/events.js';
 import { ingressEquals, statusIPs, writeLoadBalancerStatus, type Service } from '../k8s/service-status.js';
 import { deletePoolMetrics, updatePoolMetrics, type ControllerMetrics } from '../metrics/controller.js';
+import { isOurService } from '../k8s/ownership.js';
+import { configDigest } from '../config/digest.js';
 import { reconcileService, type Decision, type Outcome } from './reconcile.js';
 
 export const COMPONENT = 'metallb-controller';
@@ -46,6 +48,8 @@ export interface ControllerOptions {
   readonly configMapName: string;
   readonly log: Logger;
   readonly metrics: ControllerMetrics;
+  /** --lb-class: handle only Services of this loadBalancerClass ('' / absent: Services without one). */
+  readonly lbClass?: string;
   /** Status writes in flight at most (default 16). */
   readonly writeConcurrency?: number;
   /** Informer tuning (tests use short backoffs). */
@@ -73,10 +77,12 @@ export class Controller {
   private configLoaded = false;
   private configStale = false;
   private configRefusal = '';
-  /** The refusal was the allocator's (stale rule): retried, also whenever a Service changes (Q5). */
+  /** The refusal was the allocator's (stale rule): retried, also whenever a Service changes (docs/behaviour/quirks.md#q5). */
   private refusedByAllocator = false;
   private lastRefusalEventText: string | undefined;
   private readonly writesInFlight = new Set<string>();
+  /** Services whose allocation failed and that hold no address (metallb_allocator_services_unassigned). */
+  private readonly unassigned = new Set<string>();
   private readonly deferred = new Set<string>();
   private writeSlots: number;
   private readonly slotWaiters: (() => void)[] = [];
@@ -123,7 +129,7 @@ export class Controller {
     this.configMaps.start();
     this.worker = this.runWorker();
     await Promise.all([this.services.synced(), this.configMaps.synced()]);
-    // Every initial event is queued by now; the marker goes behind them (spec §3.3).
+    // Every initial event is queued by now; the marker goes behind them (docs/behaviour/controller.md#synced).
     this.queue.add(SYNCED_KEY);
     this.log.info({ op: 'startup', services: this.services.size }, 'caches synced');
   }
@@ -138,7 +144,7 @@ export class Controller {
 
   private serviceChanged(key: string): void {
     this.queue.add(key);
-    // Quirk Q5, target behaviour: a config refused because it would strand addresses is retried
+    // Quirk docs/behaviour/quirks.md#q5, target behaviour: a config refused because it would strand addresses is retried
     // as soon as a Service changes (that change may be what frees the address), not only on backoff.
     if (this.refusedByAllocator) this.queue.add(CONFIG_KEY);
   }
@@ -184,7 +190,7 @@ export class Controller {
    * Records every cached Service's status addresses in the allocator (where the config allows),
    * without writing anything. Run when the allocator starts knowing pools (the synced marker, the
    * first config), so that the reprocess-all that follows never hands an address that a Service
-   * later in the queue already holds to a newcomer earlier in the queue (spec §3.3).
+   * later in the queue already holds to a newcomer earlier in the queue (docs/behaviour/controller.md#synced).
    */
   private async reassertAll(): Promise<void> {
     let held = 0;
@@ -195,8 +201,7 @@ export class Controller {
         await yieldToEventLoop();
         sliceStart = performance.now();
       }
-      const spec = svc.spec ?? {};
-      if (spec.type !== 'LoadBalancer' || spec.loadBalancerClass || this.allocator.has(key)) continue;
+      if (!isOurService(svc, this.opts.lbClass ?? '') || this.allocator.has(key)) continue;
       const ips: IPAddress[] = [];
       for (const t of statusIPs(svc)) {
         const ip = parseIP(t);
@@ -232,7 +237,7 @@ export class Controller {
       return 'ok';
     }
     const svc = this.services.get(key);
-    const decision = reconcileService(key, svc, this.allocator, { synced: this.synced });
+    const decision = reconcileService(key, svc, this.allocator, { synced: this.synced, lbClass: this.opts.lbClass ?? '' });
     this.report(key, svc, decision);
     if (decision.ingressIPs !== null && svc && !ingressEquals(svc, decision.ingressIPs)) {
       await this.acquireWriteSlot();
@@ -246,6 +251,11 @@ export class Controller {
       this.log[l.level]({ op: 'allocateIPs', service: key, ...(decision.pool ? { pool: decision.pool } : {}), ...l.fields }, l.msg);
     }
     if (svc) for (const e of decision.events) this.events.event(svc, 'Service', e.type, e.reason, e.message);
+    // Services of ours left without an address by a failed allocation (not upstream: for alerts)
+    const failed = svc !== undefined && decision.ingressIPs !== null && decision.ingressIPs.length === 0 && decision.events.some((e) => e.reason === 'AllocationFailed');
+    if (failed) this.unassigned.add(key);
+    else if (decision.ingressIPs !== null || svc === undefined || !isOurService(svc, this.opts.lbClass ?? '')) this.unassigned.delete(key);
+    this.opts.metrics.servicesUnassigned.set(this.unassigned.size);
     updatePoolMetrics(this.opts.metrics, this.allocator.usage()); // O(pools)
   }
 
@@ -282,7 +292,7 @@ export class Controller {
     });
   }
 
-  // ------------------------------------------------------------------ config (spec §3.4)
+  // ------------------------------------------------------------------ config (docs/behaviour/controller.md#stale-config)
 
   private async processConfig(): Promise<Outcome> {
     const cm = this.configMaps.get(this.configMapKey);
@@ -320,7 +330,7 @@ export class Controller {
       this.setStale(true, verdict.message);
       this.log[this.lastRefusalEventText === text ? 'debug' : 'error']({ op: 'setConfig', configmap: this.configMapKey, error: verdict.message }, 'config refused: not compatible with assigned IPs, keeping the config in force');
       this.refusalEvent(cm, text, 'ConfigNotCompatible', `configuration refused, previous configuration stays in force: ${verdict.message}`);
-      return 'error'; // retried with backoff, and whenever a Service changes (Q5)
+      return 'error'; // retried with backoff, and whenever a Service changes (docs/behaviour/quirks.md#q5)
     }
     this.configText = text;
     this.configLoaded = true;
@@ -334,6 +344,8 @@ export class Controller {
     // hold before anything new is handed out.
     if (first) await this.reassertAll();
     this.log.info({ op: 'setConfig', configmap: this.configMapKey, pools: parsed.config.pools.length }, 'config reloaded');
+    // Not upstream: which content is in force is published, so `metallbctl status` can tell.
+    this.events.event(cm, 'ConfigMap', 'Normal', 'ConfigLoaded', `configuration ${configDigest(text)} in force: ${parsed.config.pools.length} address pool(s)`);
     return 'reprocess-all';
   }
 

@@ -1,4 +1,4 @@
-// Memberlist Secret bootstrap (spec §3.5): on first install the controller creates the Secret
+// Memberlist Secret bootstrap (docs/behaviour/controller.md#memberlist-secret): on first install the controller creates the Secret
 // whose `secretkey` the speakers use to encrypt gossip. An existing Secret is never modified.
 
 import { randomBytes } from 'node:crypto';

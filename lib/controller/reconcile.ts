@@ -1,4 +1,4 @@
-// The per-Service reconcile decision (spec §2.3, v0.12): from the cached Service, the allocator
+// The per-Service reconcile decision (docs/behaviour/allocation.md#reconcile, v0.12): from the cached Service, the allocator
 // and the `synced` flag to what the status should say and which events to emit. Pure logic over
 // the allocator: no Kubernetes client here, so it is unit-tested with plain objects.
 
@@ -6,6 +6,7 @@ import { parseIP, type IPAddress } from '../ip/index.js';
 import { familyOfAddresses, formatIPList, sameAddressSet, serviceRequest, type Allocator } from '../allocator/index.js';
 import { statusIPs, type Service } from '../k8s/service-status.js';
 import type { EventType } from '../k8s/events.js';
+import { serviceOwnership } from '../k8s/ownership.js';
 
 export interface ServiceEvent {
   readonly type: EventType;
@@ -40,6 +41,8 @@ export interface Decision {
 export interface ReconcileState {
   /** The synced marker was processed: every existing assignment is known. */
   readonly synced: boolean;
+  /** --lb-class: the loadBalancerClass handled ('' or absent: Services without a class). */
+  readonly lbClass?: string;
 }
 
 function texts(ips: readonly IPAddress[]): string[] {
@@ -68,16 +71,18 @@ export function reconcileService(key: string, svc: Service | undefined, allocato
     return { outcome: 'ok', ingressIPs: null, events, logs };
   }
   const spec = svc.spec ?? {};
-  // Divergence (spec §6.4 recommendation): a Service that names a load-balancer class belongs to
-  // another implementation. Forget any allocation we held, never touch its status.
-  if (spec.loadBalancerClass) {
-    if (allocator.release(key)) log('info', 'service has a loadBalancerClass, address released', { loadBalancerClass: spec.loadBalancerClass });
-    return { outcome: 'ok', ingressIPs: null, events, logs };
-  }
+  const ownership = serviceOwnership(svc, state.lbClass ?? '');
   // 3. Not a LoadBalancer: release and clear.
-  if (spec.type !== 'LoadBalancer') {
+  if (!ownership.ours && ownership.reason === 'notLoadBalancer') {
     if (allocator.release(key)) log('info', 'service is not a LoadBalancer, address released', { type: spec.type ?? '' });
     return { outcome: 'ok', ingressIPs: [], events, logs };
+  }
+  // Divergence (docs/behaviour/manifests.md#current-kubernetes recommendation): a Service of another load-balancer class than
+  // --lb-class belongs to another implementation. Forget any allocation we held, never touch
+  // its status.
+  if (!ownership.ours) {
+    if (allocator.release(key)) log('info', 'service has another loadBalancerClass, address released', { loadBalancerClass: spec.loadBalancerClass ?? '' });
+    return { outcome: 'ok', ingressIPs: null, events, logs };
   }
   // 4. No cluster IPs: release and clear.
   const clusterIPs = (spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : []).filter((ip) => ip !== '' && ip !== 'None');

@@ -51,6 +51,8 @@ export interface RequestOptionsLite {
   readonly timeoutMs?: number;
   /** Name the request is counted under (default: the HTTP method; e.g. LIST for collection GETs). */
   readonly verb?: string;
+  /** Return the body as text (a string), not parsed JSON (e.g. /metrics through the pod proxy). */
+  readonly text?: boolean;
 }
 
 export interface ApiResponse<T> {
@@ -145,7 +147,7 @@ export class KubeClient {
   async request<T = { [key: string]: JSONValue }>(method: string, path: string, opts: RequestOptionsLite = {}): Promise<ApiResponse<T>> {
     const u = this.url(path, opts.query);
     this.count(opts.verb ?? method);
-    const headers: Record<string, string> = { Accept: 'application/json', ...(await this.headers()) };
+    const headers: Record<string, string> = { Accept: opts.text ? 'text/plain, */*' : 'application/json', ...(await this.headers()) };
     let payload: Buffer | undefined;
     if (opts.body !== undefined) {
       payload = Buffer.from(JSON.stringify(opts.body));
@@ -170,6 +172,7 @@ export class KubeClient {
           } catch {
             body = undefined;
           }
+          if (opts.text && status >= 200 && status <= 299) body = text;
           if (status < 200 || status > 299) {
             const st = (body ?? {}) as { reason?: unknown; message?: unknown };
             reject(new ApiError(method, path, status, typeof st.reason === 'string' ? st.reason : '', typeof st.message === 'string' ? st.message : text.slice(0, 200)));

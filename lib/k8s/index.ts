@@ -10,4 +10,5 @@ export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 export { EventRecorder, type EventType, type EventRecorderOptions } from './events.js';
 export { Backoff, sleep } from './backoff.js';
 export { writeLoadBalancerStatus, statusIPs, ingressEquals, type Service, type ServicePort, type LoadBalancerIngress } from './service-status.js';
+export { serviceOwnership, isOurService, nodeExcluded, validateLBClass, EXCLUDE_LB_LABEL, type Ownership, type NotOursReason, type OwnedServiceLike } from './ownership.js';
 export { loadKubeConfig, inClusterCredentials, type Credentials, type KubeConfigSource } from './kubeconfig.js';

@@ -1,6 +1,6 @@
 // A de-duplicating work queue with per-key exponential retry backoff and an overall token-bucket
 // limit on retries, processed by one worker (so all decisions are serial), as client-go's
-// rate-limited workqueue used by MetalLB (spec §3.2):
+// rate-limited workqueue used by MetalLB (docs/behaviour/controller.md#watches):
 //  - a key added while queued is not queued twice; a key added while being processed is queued
 //    again once processing ends (never processed twice at the same time);
 //  - addRateLimited(key): re-add after max(per-key backoff, overall limiter delay); the per-key

@@ -25,7 +25,7 @@ export interface Layer2AnnouncerOptions {
   readonly gratuitousDurationMs?: number;
   /** Spacing of gratuitous rounds (default 1.1 s). */
   readonly gratuitousIntervalMs?: number;
-  /** Extra restriction on interfaces (default: every interface the spec's rules accept). */
+  /** Extra restriction on interfaces (default: every interface docs/behaviour/layer2.md#responders accepts). */
   readonly interfaceFilter?: (link: LinkInfo) => boolean;
   /** Where interfaces come from (default: /sys/class/net and /proc/net/if_inet6). */
   readonly listLinks?: () => Promise<LinkInfo[]>;

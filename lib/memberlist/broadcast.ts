@@ -1,4 +1,4 @@
-// The gossip broadcast queue (wire spec §11.6): one pending broadcast per node name, each sent
+// The gossip broadcast queue (docs/behaviour/memberlist-wire.md#gossip): one pending broadcast per node name, each sent
 // at most retransmitMult × ceil(log10(n+1)) times; fewest transmissions first, then larger, then
 // newer messages, while they fit the byte budget.
 

@@ -33,7 +33,10 @@
 // Layout: msgpack.ts (Go-exact msgpack subset), messages.ts (message bodies), lzw.ts (Go's LZW),
 // security.ts (key derivation, keyring, AES-GCM), packet.ts (UDP framing), stream.ts (TCP
 // framing), broadcast.ts (retransmit-limited gossip queue), config.ts (timer profiles and
-// formulas), memberlist.ts (the member). Every decoder throws MemberlistDecodeError (errors.ts).
+// formulas), address.ts (wire addresses), clock.ts (timers), transport.ts (the UDP+TCP sockets),
+// members.ts (the member state machine: alive/suspect/dead/refute), scheduler.ts (probes,
+// gossip, push/pull timing), memberlist.ts (the member: public API wiring the three together).
+// Every decoder throws MemberlistDecodeError (errors.ts).
 
 export { Memberlist, type MemberInfo, type MemberState, type MemberlistOptions, type MemberlistCounters, type MemberlistEvents } from './memberlist.js';
 export { LAN_TIMERS, FAST_TIMERS, resolveTimers, type MemberlistTimers, type TimerProfile } from './config.js';

@@ -1,4 +1,4 @@
-// LZW as Go's compress/lzw does it with LSB bit order and 8-bit literals (wire spec §7): codes
+// LZW as Go's compress/lzw does it with LSB bit order and 8-bit literals (docs/behaviour/memberlist-wire.md#lzw): codes
 // 0-255 literals, 256 clear, 257 end, 9..12-bit codes packed least-significant bit first. The
 // encoder is byte-identical with Go's; the decoder accepts streams with or without the leading
 // clear code and bounds the output size. No npm package implements this exact variant.

@@ -1,4 +1,4 @@
-// memberlist message bodies (wire spec §3, §5): one pure encode/decode pair per struct, with the
+// memberlist message bodies (docs/behaviour/memberlist-wire.md#message-types, docs/behaviour/memberlist-wire.md#bodies): one pure encode/decode pair per struct, with the
 // Go field names as keys, written in Go's sorted key order. Decoders take zero values for
 // missing keys and skip unknown ones, as Go does.
 

@@ -1,4 +1,4 @@
-// UDP packet framing (wire spec §6, §7): single messages, compound, compress, CRC, encryption,
+// UDP packet framing (docs/behaviour/memberlist-wire.md#packets, docs/behaviour/memberlist-wire.md#lzw): single messages, compound, compress, CRC, encryption,
 // and the inbound pipeline that turns one datagram into the messages it carries.
 
 import { crc32 } from 'node:zlib';
@@ -82,7 +82,7 @@ export function decodeMessage(buf: Uint8Array, base = 0): PacketMessage {
   }
 }
 
-/** `[7][count][u16 lengths…][parts…]` (wire spec §6.2). At most 255 parts. */
+/** `[7][count][u16 lengths…][parts…]` (docs/behaviour/memberlist-wire.md#compound). At most 255 parts. */
 export function encodeCompound(parts: readonly Uint8Array[]): Buffer {
   if (parts.length < 1 || parts.length > 255) throw new RangeError(`a compound carries 1..255 parts, got ${parts.length}`);
   const head = Buffer.allocUnsafe(2 + 2 * parts.length);
@@ -163,7 +163,7 @@ export interface OutboundPacketOptions {
   encryptionVersion?: EncryptionVersion;
 }
 
-/** The outbound pipeline of wire spec §6.1: message → compress? → CRC? → encrypt?. */
+/** The outbound pipeline of docs/behaviour/memberlist-wire.md#packet-out: message → compress? → CRC? → encrypt?. */
 export function encodePacket(message: Uint8Array, opts: OutboundPacketOptions): Buffer {
   let buf = Buffer.from(message.buffer, message.byteOffset, message.length);
   if (opts.compress) {
@@ -186,7 +186,7 @@ export interface DecodedPacket {
 }
 
 /**
- * The inbound pipeline of wire spec §6.5. Whole-packet failures (label, decryption, CRC) throw a
+ * The inbound pipeline of docs/behaviour/memberlist-wire.md#packet-in. Whole-packet failures (label, decryption, CRC) throw a
  * MemberlistDecodeError; per-part failures are collected in `errors`.
  */
 export function decodePacket(datagram: Uint8Array, keys: readonly Uint8Array[] | null): DecodedPacket {

@@ -1,4 +1,4 @@
-// Encryption as memberlist does it (wire spec §8, §9): AES-GCM with a 12-byte random nonce and a
+// Encryption as memberlist does it (docs/behaviour/memberlist-wire.md#keys, docs/behaviour/memberlist-wire.md#encryption): AES-GCM with a 12-byte random nonce and a
 // 16-byte tag, `[vsn][nonce][ciphertext][tag]`; version 1 plain, version 0 PKCS#7-padded. The
 // keyring's first key encrypts; decryption tries every key in order.
 
@@ -15,7 +15,7 @@ export type EncryptionVersion = 0 | 1;
 
 /**
  * The AES key MetalLB v0.9-v0.13 derives from the `memberlist` Secret: the first `size` bytes of
- * (secret ‖ SHA-256("")), i.e. SHA-256's append-digest onto the secret bytes (wire spec §8.1).
+ * (secret ‖ SHA-256("")), i.e. SHA-256's append-digest onto the secret bytes (docs/behaviour/memberlist-wire.md#key-derivation).
  * Not a hash of the secret: for secrets of 16+ bytes it is the secret's first 16 bytes.
  */
 export function deriveSecretKey(secret: Uint8Array, size: 16 | 32 = 16): Buffer {

@@ -1,4 +1,4 @@
-// TCP stream framing (wire spec §9.2, §10): one message per direction per connection;
+// TCP stream framing (docs/behaviour/memberlist-wire.md#encrypted-stream, docs/behaviour/memberlist-wire.md#streams): one message per direction per connection;
 // plaintext → always compressed (when enabled) → `[10][u32 L][encrypted]` (when a key is set).
 // Unencrypted streams carry no length, so the parser works on whatever has arrived so far and
 // says "need more" until a whole message is there.

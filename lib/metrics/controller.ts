@@ -1,4 +1,4 @@
-// The controller's Prometheus metrics (spec §5) with upstream's names, types and labels, plus
+// The controller's Prometheus metrics (docs/behaviour/metrics.md#metrics) with upstream's names, types and labels, plus
 // Node.js process metrics (CPU, memory, event-loop lag percentiles, GC) in place of Go's runtime
 // metrics.
 
@@ -8,12 +8,17 @@ import { k8sClientMetrics } from './k8s-client.js';
 
 export interface ControllerMetrics {
   readonly registry: Registry;
-  /** metallb_allocator_addresses_total{pool}: usable addresses in the pool (§2.9). */
+  /** metallb_allocator_addresses_total{pool}: usable addresses in the pool (docs/behaviour/allocation.md#capacity). */
   readonly addressesTotal: Gauge<'pool'>;
   /** metallb_allocator_addresses_in_use_total{pool}: distinct addresses in use. */
   readonly addressesInUse: Gauge<'pool'>;
   /** metallb_allocator_services_allocated_total{pool}: registered but never set, as upstream. */
   readonly servicesAllocated: Gauge<'pool'>;
+  /**
+   * Not upstream: metallb_allocator_services_unassigned, Services of ours whose allocation failed
+   * and that hold no address (the "Service without address" alert).
+   */
+  readonly servicesUnassigned: Gauge<string>;
   /** metallb_k8s_client_updates_total: work-queue items processed. */
   readonly updatesTotal: Counter<string>;
   /** metallb_k8s_client_update_errors_total: items that returned an error (retried). */
@@ -39,6 +44,7 @@ export function createControllerMetrics(opts: ControllerMetricsOptions = {}): Co
     addressesTotal: new Gauge({ name: 'metallb_allocator_addresses_total', help: 'Number of usable IP addresses, per pool', labelNames: ['pool'], registers }),
     addressesInUse: new Gauge({ name: 'metallb_allocator_addresses_in_use_total', help: 'Number of IP addresses in use, per pool', labelNames: ['pool'], registers }),
     servicesAllocated: new Gauge({ name: 'metallb_allocator_services_allocated_total', help: 'Number of services allocated, per pool', labelNames: ['pool'], registers }),
+    servicesUnassigned: new Gauge({ name: 'metallb_allocator_services_unassigned', help: 'LoadBalancer Services handled by this controller whose allocation failed and that hold no address', registers }),
     ...k8s,
   };
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });

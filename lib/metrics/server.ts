@@ -1,4 +1,4 @@
-// The /metrics HTTP endpoint (also the liveness/readiness probe target, spec §3.6): serves a
+// The /metrics HTTP endpoint (also the liveness/readiness probe target, docs/behaviour/controller.md#readiness): serves a
 // prom-client registry in the Prometheus text format. Anything else is 404.
 
 import { createServer, type Server } from 'node:http';

@@ -1,4 +1,4 @@
-// The speaker's Prometheus metrics (spec §5), with upstream's names, types and labels so
+// The speaker's Prometheus metrics (docs/behaviour/metrics.md#metrics), with upstream's names, types and labels so
 // existing dashboards and alerts keep working. Plus the two k8s-client config gauges the speaker
 // shares with the controller, and optionally Node.js process metrics (including event-loop lag,
 // the stand-in for upstream's Go runtime metrics).
@@ -26,6 +26,16 @@ export interface SpeakerMetrics {
   readonly bgpAnnouncedPrefixesTotal: Gauge<'peer'>;
   /** metallb_bgp_pending_prefixes_total{peer}: prefixes that should be advertised. */
   readonly bgpPendingPrefixesTotal: Gauge<'peer'>;
+  /**
+   * Not upstream: metallb_speaker_memberlist_members{member}, 1 per speaker this node's gossip
+   * sees alive or suspect (itself included); no series while memberlist is off or left.
+   */
+  readonly memberlistMembers: Gauge<'member'>;
+  /**
+   * Not upstream: metallb_speaker_node_excluded_bool, 1 while this node carries
+   * node.kubernetes.io/exclude-from-external-load-balancers and the speaker honours it.
+   */
+  readonly nodeExcluded: Gauge<string>;
   /** metallb_k8s_client_updates_total: work-queue items processed. */
   readonly k8sUpdatesTotal: Counter<string>;
   /** metallb_k8s_client_update_errors_total: work-queue items that returned an error (retried). */
@@ -57,6 +67,12 @@ export const SPEAKER_METRIC_NAMES = [
   'metallb_bgp_updates_total',
   'metallb_bgp_announced_prefixes_total',
   'metallb_bgp_pending_prefixes_total',
+] as const;
+
+/** This project's additions (not in upstream v0.12), read by `metallbctl status`. */
+export const SPEAKER_EXTRA_METRIC_NAMES = [
+  'metallb_speaker_memberlist_members',
+  'metallb_speaker_node_excluded_bool',
 ] as const;
 
 export const K8S_CLIENT_METRIC_NAMES = [
@@ -92,6 +108,8 @@ export function createSpeakerMetrics(options: SpeakerMetricsOptions = {}): Speak
     bgpUpdatesTotal: counter('metallb_bgp_updates_total', 'BGP UPDATE messages sent to the peer (one batched withdrawal counts once)', ['peer']),
     bgpAnnouncedPrefixesTotal: gauge('metallb_bgp_announced_prefixes_total', 'Prefixes the peer currently holds from this node (0 while the session is down)', ['peer']),
     bgpPendingPrefixesTotal: gauge('metallb_bgp_pending_prefixes_total', 'Prefixes this node wants the peer to hold', ['peer']),
+    memberlistMembers: gauge('metallb_speaker_memberlist_members', 'Speakers this node\'s memberlist sees alive or suspect (this node included), one series per member', ['member']),
+    nodeExcluded: gauge('metallb_speaker_node_excluded_bool', '1 while this node is labelled node.kubernetes.io/exclude-from-external-load-balancers and the speaker honours it', []),
     k8sUpdatesTotal: k8s.updatesTotal,
     k8sUpdateErrorsTotal: k8s.updateErrorsTotal,
     configLoaded: k8s.configLoaded,
@@ -124,7 +142,7 @@ export interface AnnouncedSeries {
 
 /**
  * Applies a Service's announced-series changes: set to 1 while announced, removed on withdraw
- * (upstream v0.12 never removed them, its quirk Q6; ≤v0.11 did).
+ * (upstream v0.12 never removed them, its quirk docs/behaviour/quirks.md#q6; ≤v0.11 did).
  */
 export function recordAnnounced(
   m: SpeakerMetrics,

@@ -10,7 +10,7 @@ export class ClusterReadError extends Error {
 }
 
 export interface ClusterConfigMap {
-  /** data.config ("" when the key is absent: an empty config, spec §1.1). */
+  /** data.config ("" when the key is absent: an empty config, docs/behaviour/config.md#location). */
   readonly text: string;
   readonly namespace: string;
   readonly name: string;

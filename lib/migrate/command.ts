@@ -1,7 +1,7 @@
 // `metallbctl migrate [FILE|-] [-o FILE] [--namespace NS]` (or --from-cluster): legacy config ->
 // multi-document YAML of the CRD-based API. Wiring and exit codes only; the work is in migrate.ts.
 
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../cli/flags.js';
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE, UsageError, readInput } from '../cli/io.js';
 import { DEFAULT_NAMESPACE } from './convert.js';
 import { formatNote, migrateText, type MigrationOutcome } from './migrate.js';
@@ -37,26 +37,22 @@ export async function migrateCommand(argv: string[], out: (s: string) => void, e
   const fail = (msg: string, code: number): number => { err(`metallbctl migrate: ${msg}\n`); return code; };
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        namespace: { type: 'string' },
-        'configmap-name': { type: 'string', default: 'config' },
-        'from-cluster': { type: 'boolean', default: false },
-        kubeconfig: { type: 'string' },
-        'omit-zero-keepalive': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseFlags(argv, {
+      output: { type: 'string', short: 'o' },
+      namespace: { type: 'string' },
+      'configmap-name': { type: 'string', default: 'config' },
+      'from-cluster': { type: 'boolean', default: false },
+      kubeconfig: { type: 'string' },
+      'omit-zero-keepalive': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    }, { positionals: true });
   } catch (e) {
     return fail(`${(e as Error).message}\n\n${MIGRATE_USAGE}`, EXIT_USAGE);
   }
   const v = parsed.values;
   if (v.help) { out(`${MIGRATE_USAGE}\n`); return EXIT_OK; }
   const fromCluster = v['from-cluster'] === true;
-  const configMapName = v['configmap-name'] as string;
+  const configMapName = v['configmap-name'];
   if (v.namespace !== undefined) {
     const p = namespaceProblem(v.namespace);
     if (p) return fail(`--namespace: ${p}`, EXIT_USAGE);

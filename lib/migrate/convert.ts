@@ -1,6 +1,6 @@
-// Legacy config -> objects of the CRD-based API (spec §7.3), as upstream's `configmaptocrs`
+// Legacy config -> objects of the CRD-based API (docs/behaviour/migration.md#conversion), as upstream's `configmaptocrs`
 // (v0.13.12) generated them, plus what that tool did silently, reported as warnings, and what
-// MetalLB v0.13+ would refuse, reported as problems (spec §7.2: its validation aborts the run).
+// MetalLB v0.13+ would refuse, reported as problems (docs/behaviour/migration.md#input: its validation aborts the run).
 //
 // Input is the RawConfig (values as written: addresses stay ranges, communities stay aliases,
 // a field's presence is known). Callers validate it with lib/config first; the conversion
@@ -34,7 +34,7 @@ export interface GeneratedObject {
 
 export type Kind = 'BGPPeer' | 'IPAddressPool' | 'BGPAdvertisement' | 'L2Advertisement' | 'BFDProfile' | 'Community';
 
-/** Output order of kinds (spec §7.5); within a kind, generation order. */
+/** Output order of kinds (docs/behaviour/migration.md#output); within a kind, generation order. */
 export const KIND_ORDER: readonly Kind[] = ['BGPPeer', 'IPAddressPool', 'BGPAdvertisement', 'L2Advertisement', 'BFDProfile', 'Community'];
 
 export const API_VERSION: Readonly<Record<Kind, string>> = {

@@ -1,4 +1,4 @@
-// Object names for the CRD-based API (spec §7.4). Legacy pool and BFD profile names have no
+// Object names for the CRD-based API (docs/behaviour/migration.md#names). Legacy pool and BFD profile names have no
 // character restrictions; Kubernetes object names do. Upstream's converter (v0.13.11+) keeps a
 // name that matches KEEP_PATTERN and otherwise cuts, lower-cases, replaces "_" with "-" and
 // drops everything before the first letter. It fixes nothing else, so a name can still be
@@ -13,7 +13,7 @@ export type NameConversion =
   | { readonly ok: true; readonly name: string; readonly changed: boolean }
   | { readonly ok: false; readonly reason: string };
 
-/** Upstream's conversion rule (§7.4), plus a check that the result is a valid object name. */
+/** Upstream's conversion rule (docs/behaviour/migration.md#names), plus a check that the result is a valid object name. */
 export function convertName(name: string): NameConversion {
   if (KEEP_PATTERN.test(name)) return { ok: true, name, changed: false };
   // "first 63 characters": upstream cuts bytes of a Go string; names are ASCII in practice,

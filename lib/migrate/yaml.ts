@@ -1,4 +1,4 @@
-// Emits the generated objects the way upstream's converter printed them (spec §7.5): a header
+// Emits the generated objects the way upstream's converter printed them (docs/behaviour/migration.md#output): a header
 // comment, then each object followed by a `---` line; keys sorted at every level; 2-space
 // indentation with list items at their parent key's indentation; `{}` for empty mappings.
 //

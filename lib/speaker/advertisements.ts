@@ -1,4 +1,4 @@
-// BGP advertisements (spec §4.7.3): for each IP of an announced Service and each advertisement
+// BGP advertisements (docs/behaviour/bgp.md#advertisements): for each IP of an announced Service and each advertisement
 // of its pool, the prefix containing the IP at the aggregation length (v4 or v6), with the
 // advertisement's LOCAL_PREF and communities (sorted ascending).
 //

@@ -1,4 +1,4 @@
-// The speaker's view of the `config` ConfigMap (spec §1.10, §4.4): the shared parser plus the
+// The speaker's view of the `config` ConfigMap (docs/behaviour/config.md#mode-validation, docs/behaviour/speaker.md#config): the shared parser plus the
 // validator of the speaker's BGP mode (METALLB_BGP_TYPE: native, the default, or frr). Missing
 // key or empty text is an empty, valid config; a missing ConfigMap is handled by the caller
 // (SpeakerState.configMissing: old config stays).

@@ -1,4 +1,4 @@
-// The running speaker (spec §4): Kubernetes watches, memberlist, the layer 2 announcer and the BGP
+// The running speaker (docs/behaviour/speaker.md): Kubernetes watches, memberlist, the layer 2 announcer and the BGP
 // sessions around the pure decision core (SpeakerState). This file only wires: every decision is
 // made by SpeakerState, every packet by lib/layer2, lib/bgp and lib/memberlist.
 //
@@ -7,13 +7,13 @@
 //   await d.stop();         // leaves gossip, withdraws routes, stops answering ARP/NDP, closes all
 //
 // Inputs and what they trigger:
-//  - Services, EndpointSlices (or Endpoints, spec §4.2), the `config` ConfigMap: one work queue
+//  - Services, EndpointSlices (or Endpoints, docs/behaviour/speaker.md#watches), the `config` ConfigMap: one work queue
 //    of Service keys plus a config marker, processed one at a time; a Service key re-decides that
 //    Service (SpeakerState.updateService / updateEndpoints);
 //  - the own Node (field selector on its name): labels -> BGP sessions to open/close; any update
 //    also triggers a memberlist join round (upstream);
 //  - memberlist join/leave/update: the usable-speaker set -> the Services whose election changes;
-//  - speaker Pods: listed at start and every 5 min, joined every minute (spec §4.5).
+//  - speaker Pods: listed at start and every 5 min, joined every minute (docs/behaviour/speaker.md#speakerlist).
 // Effects: Layer2Announcer.setAnnounced (full set) + reannounce (every announce pass, as upstream),
 // BGPSession.setAdvertisements (full route set, coalesced to one hand-over per event-loop turn),
 // metallb_speaker_announced series, nodeAssigned events.
@@ -38,7 +38,8 @@ import {
   type SpeakerMetrics,
 } from '../metrics/speaker.js';
 import { speakerConfig } from './config.js';
-import type { ServiceLike } from './decide.js';
+import { DEFAULT_DECISION_OPTIONS, type ServiceLike } from './decide.js';
+import { EXCLUDE_LB_LABEL, nodeExcluded } from '../k8s/ownership.js';
 import {
   EndpointSliceIndex,
   chooseEndpointSource,
@@ -132,7 +133,11 @@ export class SpeakerDaemon {
   constructor(private readonly opts: SpeakerDaemonOptions) {
     this.o = opts.options;
     this.log = opts.log;
-    this.state = new SpeakerState({ nodeName: this.o.nodeName, usableSpeakers: this.o.memberlistEnabled ? new Set([this.o.nodeName]) : null });
+    this.state = new SpeakerState({
+      nodeName: this.o.nodeName,
+      usableSpeakers: this.o.memberlistEnabled ? new Set([this.o.nodeName]) : null,
+      decisionOptions: { ...DEFAULT_DECISION_OPTIONS, loadBalancerClass: this.o.lbClass },
+    });
     const backoffMs = opts.informerBackoffMs;
     this.services = new Informer<Service>(opts.client, { name: 'services', path: '/api/v1/services', backoffMs }, this.log);
     this.configMaps = new Informer<ConfigMapObject>(opts.client, {
@@ -141,7 +146,11 @@ export class SpeakerDaemon {
       fieldSelector: `metadata.name=${this.o.configName}`,
       backoffMs,
     }, this.log);
-    this.nodes = new Informer<NodeObject>(opts.client, { name: 'node', path: '/api/v1/nodes', fieldSelector: `metadata.name=${this.o.nodeName}`, backoffMs }, this.log);
+    // Every Node's exclusion label matters for the layer 2 election; with --ignore-exclude-lb only
+    // the own Node (its labels select BGP peers) is watched.
+    this.nodes = this.o.ignoreExcludeLB
+      ? new Informer<NodeObject>(opts.client, { name: 'node', path: '/api/v1/nodes', fieldSelector: `metadata.name=${this.o.nodeName}`, backoffMs }, this.log)
+      : new Informer<NodeObject>(opts.client, { name: 'nodes', path: '/api/v1/nodes', backoffMs }, this.log);
     this.events = new EventRecorder(opts.client, { component: SPEAKER_COMPONENT, host: this.o.nodeName }, this.log);
     this.services.on({
       add: (s) => this.queue.add(objectKey(s)),
@@ -151,10 +160,12 @@ export class SpeakerDaemon {
     const configChanged = (): void => this.queue.add(CONFIG_KEY);
     this.configMaps.on({ add: configChanged, update: configChanged, delete: configChanged });
     const nodeChanged = (n: NodeObject): void => {
+      if (!this.o.ignoreExcludeLB) this.updateExcludedNode(n, false);
+      if (n.metadata?.name !== this.o.nodeName) return;
       this.applyPeerChanges(this.state.setNodeLabels(n.metadata?.labels ?? {}));
       this.joinPeers('node update');
     };
-    this.nodes.on({ add: nodeChanged, update: (_o, n) => nodeChanged(n) });
+    this.nodes.on({ add: nodeChanged, update: (_o, n) => nodeChanged(n), delete: (n) => { if (!this.o.ignoreExcludeLB) this.updateExcludedNode(n, true); } });
   }
 
   /** Which API endpoints are read from (decided in start()). */
@@ -198,6 +209,9 @@ export class SpeakerDaemon {
     this.slices?.start();
     this.endpoints?.start();
     await Promise.all([this.nodes.synced(), this.configMaps.synced(), this.services.synced(), this.slices?.synced(), this.endpoints?.synced()]);
+    this.started = true;
+    this.opts.metrics.nodeExcluded.set(this.state.nodeExcluded ? 1 : 0);
+    if (o.memberlistEnabled && this.state.nodeExcluded) void this.setMemberlistRunning(false);
     if (!this.nodes.get(o.nodeName)) log.error({ op: 'startup', node: o.nodeName }, 'own Node object not found; BGP node-selectors are evaluated against no labels until it appears');
     const metricsTimer = setInterval(() => this.refreshSessionMetrics(), 1000);
     metricsTimer.unref();
@@ -210,7 +224,9 @@ export class SpeakerDaemon {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    for (const t of this.memberlistTimers) clearInterval(t);
     this.queue.shutDown();
+    await this.memberlistChange;
     const ml = this.memberlist;
     const leaving = ml
       ? ml.leave(LEAVE_TIMEOUT_MS).then((done) => {
@@ -255,6 +271,70 @@ export class SpeakerDaemon {
     return chooseEndpointSource({ disableEndpointSlices: false, sliceAPIServed, kubernetesSliceReadable });
   }
 
+  /**
+   * Nodes labelled exclude-from-external-load-balancers (spec divergence, see docs/speaker.md):
+   * no layer 2 candidates anywhere, and this node announces nothing while it is one. An excluded
+   * node also leaves the memberlist cluster, so speakers that do not know the label (upstream
+   * v0.12 in a mixed cluster) stop counting it as a candidate too and every speaker elects the
+   * same node; it joins again when the label goes.
+   */
+  private updateExcludedNode(n: NodeObject, deleted: boolean): void {
+    const name = n.metadata?.name;
+    if (!name) return;
+    const now = !deleted && nodeExcluded(n.metadata?.labels);
+    if (now === this.excludedNodes.has(name)) return; // the common case: a status update
+    if (now) this.excludedNodes.add(name);
+    else this.excludedNodes.delete(name);
+    this.applyExcludedNodes();
+  }
+
+  private readonly excludedNodes = new Set<string>();
+
+  private applyExcludedNodes(): void {
+    const excluded = this.excludedNodes;
+    const wasExcluded = this.state.nodeExcluded;
+    const keys = this.state.setExcludedNodes(excluded);
+    if (keys === undefined) return;
+    const own = this.state.nodeExcluded;
+    this.opts.metrics.nodeExcluded.set(own ? 1 : 0);
+    if (own !== wasExcluded) {
+      this.log.info({ op: 'nodeExclusion', node: this.o.nodeName, excluded: own }, own ? `node carries ${EXCLUDE_LB_LABEL}: announcing nothing` : `${EXCLUDE_LB_LABEL} removed: announcing again`);
+      if (this.o.memberlistEnabled && this.started) void this.setMemberlistRunning(!own);
+    }
+    for (const k of keys) this.queue.add(k);
+  }
+
+  private started = false;
+  private memberlistChange: Promise<void> = Promise.resolve();
+
+  /** Leaves (and shuts down) or starts again the memberlist instance; serialised. */
+  private setMemberlistRunning(run: boolean): Promise<void> {
+    this.memberlistChange = this.memberlistChange.then(async () => {
+      if (this.stopping) return;
+      if (run && !this.memberlist && !this.state.nodeExcluded) {
+        await this.startMemberlist().catch((err: unknown) => this.log.error({ op: 'memberlist', error: errorText(err) }, 'memberlist restart failed'));
+      } else if (!run && this.memberlist) {
+        const ml = this.memberlist;
+        this.memberlist = undefined;
+        for (const t of this.memberlistTimers.splice(0)) clearInterval(t);
+        const done = await ml.leave(LEAVE_TIMEOUT_MS).catch(() => false);
+        await ml.shutdown();
+        this.log.info({ op: 'memberDiscovery', complete: done }, 'left the memberlist cluster (node excluded)');
+        this.recordMembers([]);
+        for (const key of this.state.setUsableSpeakers(new Set([this.o.nodeName]))) this.queue.add(key);
+      }
+    });
+    return this.memberlistChange;
+  }
+
+  private readonly memberlistTimers: NodeJS.Timeout[] = [];
+
+  private recordMembers(members: Iterable<string>): void {
+    const g = this.opts.metrics.memberlistMembers;
+    g.reset();
+    for (const m of members) g.set({ member: m }, 1);
+  }
+
   private async startMemberlist(): Promise<void> {
     const { o, log } = this;
     if (o.mlSecretKey === '') log.warn({ op: 'memberlist' }, 'no memberlist secret key: gossip is NOT encrypted');
@@ -268,7 +348,9 @@ export class SpeakerDaemon {
     });
     const membershipChanged = (event: string, name: string): void => {
       if (this.stopping) return;
+      if (this.memberlist !== ml) return; // an instance that left (node excluded)
       const members = usableSpeakers(ml.members());
+      this.recordMembers(members);
       log.info({ op: 'memberDiscovery', event, node: name, members: [...members].sort() }, 'memberlist membership changed');
       for (const key of this.state.setUsableSpeakers(members)) this.queue.add(key);
     };
@@ -277,13 +359,14 @@ export class SpeakerDaemon {
     ml.on('update', (m) => membershipChanged('update', m.name));
     await ml.start();
     this.memberlist = ml;
+    this.recordMembers(usableSpeakers(ml.members()));
     await this.listSpeakerPods();
     this.joinPeers('start');
     const listTimer = setInterval(() => void this.listSpeakerPods().then(() => this.joinPeers('pod list')), POD_LIST_INTERVAL_MS);
     const joinTimer = setInterval(() => this.joinPeers('periodic'), JOIN_INTERVAL_MS);
     listTimer.unref();
     joinTimer.unref();
-    this.timers.push(listTimer, joinTimer);
+    this.memberlistTimers.push(listTimer, joinTimer);
   }
 
   private async listSpeakerPods(): Promise<void> {
@@ -416,7 +499,7 @@ export class SpeakerDaemon {
     return out;
   }
 
-  // ------------------------------------------------------------------ config (spec §4.4)
+  // ------------------------------------------------------------------ config (docs/behaviour/speaker.md#config)
 
   private processConfig(): boolean {
     const key = `${this.opts.namespace}/${this.o.configName}`;
@@ -456,7 +539,7 @@ export class SpeakerDaemon {
     return ok;
   }
 
-  // ------------------------------------------------------------------ BGP sessions (spec §4.7.1)
+  // ------------------------------------------------------------------ BGP sessions (docs/behaviour/bgp.md#sessions)
 
   private applyPeerChanges(changes: PeerChanges | undefined): void {
     if (!changes || this.stopping) return;

@@ -1,4 +1,4 @@
-// The speaker's per-Service decision (spec §4.3, §4.6.1, §4.7.2): given the Service, its
+// The speaker's per-Service decision (docs/behaviour/speaker.md#pipeline, docs/behaviour/layer2.md#owner, docs/behaviour/bgp.md#which-nodes): given the Service, its
 // endpoints' readiness, the config, this node and the live speakers, what this node must do for
 // the Service — announce it over layer 2 or BGP (and with what), or withdraw it and why.
 // Pure: no Kubernetes client, no sockets; constant work per Service apart from the layer 2
@@ -10,6 +10,7 @@ import type { EndpointReadiness } from './endpoints.js';
 import { electionKeyForIPs, electionWinner } from './election.js';
 import { advertisementsFor, type Advertisement } from './advertisements.js';
 import { poolForIPs } from './pools.js';
+import { serviceOwnership } from '../k8s/ownership.js';
 
 /** The parts of a core/v1 Service the speaker reads. */
 export interface ServiceLike {
@@ -31,6 +32,8 @@ export type WithdrawReason =
   | 'serviceDeleted'
   | 'notLoadBalancer'
   | 'otherLoadBalancerClass'
+  /** Not upstream v0.12: this node carries node.kubernetes.io/exclude-from-external-load-balancers. */
+  | 'nodeExcluded'
   | 'noIPAllocated'
   | 'invalidIP'
   | 'ipNotAllowed'
@@ -93,7 +96,7 @@ export type ServiceDecision =
 
 /**
  * Layer 2, `Cluster` policy, memberlist disabled. Upstream v0.11+ announces from no node at all
- * (its issue #2005); 'readyNodes' (the default here) elects among the nodes with a ready
+ * (upstream issue #2005); 'readyNodes' (the default here) elects among the nodes with a ready
  * endpoint instead, the ≤v0.10 candidate set, so the address stays reachable.
  */
 export type Layer2WithoutMemberlist = 'nobody' | 'readyNodes';
@@ -101,14 +104,15 @@ export type Layer2WithoutMemberlist = 'nobody' | 'readyNodes';
 export interface DecisionOptions {
   readonly layer2WithoutMemberlist: Layer2WithoutMemberlist;
   /**
-   * Services with `spec.loadBalancerClass` set belong to another load-balancer implementation
-   * (Kubernetes 1.24+). v0.12 predates the field and handled them anyway; true (default) skips
-   * them with reason `otherLoadBalancerClass`.
+   * --lb-class: only Services whose `spec.loadBalancerClass` equals this are handled ('' = only
+   * Services without a class); the others belong to another load-balancer implementation
+   * (Kubernetes 1.24+) and are skipped with reason `otherLoadBalancerClass`. v0.12 predates the
+   * field and handled every Service. Same predicate as the controller (lib/k8s/ownership.ts).
    */
-  readonly ignoreLoadBalancerClass: boolean;
+  readonly loadBalancerClass: string;
 }
 
-export const DEFAULT_DECISION_OPTIONS: DecisionOptions = { layer2WithoutMemberlist: 'readyNodes', ignoreLoadBalancerClass: true };
+export const DEFAULT_DECISION_OPTIONS: DecisionOptions = { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: '' };
 
 /** Everything about this node and the cluster a decision depends on, shared by all Services. */
 export interface NodeContext {
@@ -119,6 +123,12 @@ export interface NodeContext {
   /** The peers whose node-selectors match this node (see peersForNode). */
   readonly peers: readonly Peer[];
   readonly options?: DecisionOptions;
+  /**
+   * Nodes labelled node.kubernetes.io/exclude-from-external-load-balancers (empty when the
+   * speaker runs with --ignore-exclude-lb). Such a node announces nothing and is never a layer 2
+   * candidate. Callers pass `usableSpeakers` with these nodes already removed.
+   */
+  readonly excludedNodes?: ReadonlySet<string>;
   /**
    * Optional memo of the winner among `usableSpeakers` per election key (layer 2 `Cluster`
    * with memberlist on). Must agree with electionWinner(usableSpeakers, key).
@@ -168,19 +178,24 @@ function withdraw(reason: WithdrawReason, previous: AnnouncedService | undefined
   return election === undefined ? d : { ...d, election };
 }
 
-/** Layer 2 candidates (spec §4.6.1, v0.11+ rules). */
+/** Layer 2 candidates (docs/behaviour/layer2.md#owner, v0.11+ rules). */
 export function layer2Candidates(
   local: boolean,
   endpoints: EndpointReadiness,
   usableSpeakers: ReadonlySet<string> | null,
   withoutMemberlist: Layer2WithoutMemberlist,
+  excludedNodes?: ReadonlySet<string>,
 ): Iterable<string> {
-  if (local) {
-    if (usableSpeakers === null) return endpoints.readyNodes;
-    return [...endpoints.readyNodes].filter((n) => usableSpeakers.has(n));
-  }
-  if (usableSpeakers !== null) return usableSpeakers;
-  return withoutMemberlist === 'readyNodes' ? endpoints.readyNodes : [];
+  const all = ((): Iterable<string> => {
+    if (local) {
+      if (usableSpeakers === null) return endpoints.readyNodes;
+      return [...endpoints.readyNodes].filter((n) => usableSpeakers.has(n));
+    }
+    if (usableSpeakers !== null) return usableSpeakers;
+    return withoutMemberlist === 'readyNodes' ? endpoints.readyNodes : [];
+  })();
+  if (excludedNodes === undefined || excludedNodes.size === 0) return all;
+  return [...all].filter((n) => !excludedNodes.has(n));
 }
 
 /** The decision for one Service on this node. */
@@ -188,12 +203,11 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
   const options = node.options ?? DEFAULT_DECISION_OPTIONS;
   const { service, endpoints, previous } = input;
   if (service === undefined || endpoints === undefined) return withdraw('serviceDeleted', previous);
-  if (service.spec?.type !== 'LoadBalancer') return withdraw('notLoadBalancer', previous);
-  if (options.ignoreLoadBalancerClass && (service.spec.loadBalancerClass ?? '') !== '') {
-    return withdraw('otherLoadBalancerClass', previous);
-  }
+  const ownership = serviceOwnership(service, options.loadBalancerClass);
+  if (!ownership.ours) return withdraw(ownership.reason, previous);
   const config = node.config;
   if (config === undefined) return { action: 'keep' };
+  if (node.excludedNodes?.has(node.nodeName)) return withdraw('nodeExcluded', previous);
   const ingress = ingressIPs(service);
   if (!ingress.ok) return withdraw(ingress.reason, previous);
   const ips = ingress.ips;
@@ -221,7 +235,7 @@ export function decideService(node: NodeContext, input: ServiceInput): ServiceDe
       winner = node.clusterWinner(electionKey);
       candidateCount = node.usableSpeakers.size;
     } else {
-      const candidates = [...layer2Candidates(local, endpoints, node.usableSpeakers, options.layer2WithoutMemberlist)];
+      const candidates = [...layer2Candidates(local, endpoints, node.usableSpeakers, options.layer2WithoutMemberlist, node.excludedNodes)];
       winner = electionWinner(candidates, electionKey);
       candidateCount = candidates.length;
     }

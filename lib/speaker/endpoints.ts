@@ -2,7 +2,7 @@
 // discovery.k8s.io/v1 EndpointSlices, reduced once per change to the four facts the
 // announcement rules need (so per-Service decisions never walk endpoint lists).
 //
-// Upstream rules reproduced here (spec §4.2, §4.6.1, §4.7.2):
+// Upstream rules reproduced here (docs/behaviour/speaker.md#watches, docs/behaviour/layer2.md#owner, docs/behaviour/bgp.md#which-nodes):
 //  - Endpoints: `subsets[].addresses` are ready, `subsets[].notReadyAddresses` are not; an
 //    address's node is `nodeName`.
 //  - EndpointSlices: an endpoint is ready unless `conditions.ready` is explicitly false. Its node
@@ -160,7 +160,7 @@ export function serviceKeyOfSlice(slice: { readonly metadata?: { readonly namesp
 }
 
 /**
- * Which API the speaker reads endpoints from (spec §4.2, §6.4). Upstream v0.10–v0.12 used
+ * Which API the speaker reads endpoints from (docs/behaviour/speaker.md#watches, docs/behaviour/manifests.md#current-kubernetes). Upstream v0.10–v0.12 used
  * discovery.k8s.io/v1beta1 slices when that group was served and the slice of the
  * `default/kubernetes` Service was readable, Endpoints otherwise or with --disable-epslices.
  * v1beta1 is gone since Kubernetes 1.25, so the same test is made against discovery.k8s.io/v1.

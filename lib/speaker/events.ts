@@ -1,4 +1,4 @@
-// Events the speaker writes on Services (spec §4.3). Upstream emits exactly one kind: a Normal
+// Events the speaker writes on Services (docs/behaviour/speaker.md#pipeline). Upstream emits exactly one kind: a Normal
 // `nodeAssigned` event on every successful announce pass, from every announcing node. The
 // Kubernetes event recorder aggregates identical events, so repeats cost a counter bump.
 

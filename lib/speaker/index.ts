@@ -1,4 +1,4 @@
-// The speaker's pure decision core (spec §4, §5): who announces what, over which protocol.
+// The speaker's pure decision core (docs/behaviour/speaker.md, docs/behaviour/metrics.md#metrics): who announces what, over which protocol.
 //
 //   const state = new SpeakerState({ nodeName, usableSpeakers: memberlistEnabled ? new Set([nodeName]) : null });
 //   state.setConfig(config)                 -> { status: 'adopted', reprocess, peers } | refused | rejected

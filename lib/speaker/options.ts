@@ -1,11 +1,11 @@
-// The speaker's flags and environment (spec §4.1), parsed without side effects so the entry
-// point stays wiring only. Flags may be written Go-style (`-port 7472`, `-port=7472`,
-// `--port=7472`, `--disable-epslices=false`), as in existing manifests; an explicit flag wins
-// over its environment variable.
+// The speaker's flags and environment (docs/behaviour/speaker.md#flags), parsed without side effects so the entry
+// point stays wiring only. Flags take Go's syntax as well as GNU's (lib/cli/flags.ts), as in
+// existing manifests; an explicit flag wins over its environment variable.
 
-import { parseArgs } from 'node:util';
+import { parseFlags, type FlagValues } from '../cli/flags.js';
 import { toPinoLevel } from '../util/log.js';
 import { parseBGPMode, type BGPMode } from './config.js';
+import { validateLBClass } from '../k8s/ownership.js';
 
 export interface SpeakerOptions {
   /** --node-name / METALLB_NODE_NAME: this node (required). */
@@ -37,36 +37,21 @@ export interface SpeakerOptions {
   readonly enablePprof: boolean;
   /** METALLB_BGP_TYPE: native (default) or frr; chooses the config validator. */
   readonly bgpMode: BGPMode;
+  /** --lb-class: the loadBalancerClass handled ('' = Services without a class). */
+  readonly lbClass: string;
+  /** --ignore-exclude-lb: announce even from nodes labelled exclude-from-external-load-balancers. */
+  readonly ignoreExcludeLB: boolean;
 }
 
 export type SpeakerOptionsResult = { ok: true; options: SpeakerOptions } | { ok: false; error: string };
 
-const STRING_FLAGS = ['node-name', 'host', 'port', 'config', 'namespace', 'kubeconfig', 'ml-bindaddr', 'ml-bindport', 'ml-labels', 'ml-secret-key', 'log-level'] as const;
-const BOOL_FLAGS = ['disable-epslices', 'enable-pprof'] as const;
-const BOOL_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const BOOL_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
-/** Go's flag syntax to parseArgs': one leading dash allowed, `--bool=false` dropped. */
-function normalise(argv: readonly string[]): { args: string[]; error?: string } {
-  const out: string[] = [];
-  for (const arg of argv) {
-    if (arg === '--' || !arg.startsWith('-') || arg === '-') {
-      out.push(arg);
-      continue;
-    }
-    let a = arg.startsWith('--') ? arg : `-${arg}`;
-    const eq = a.indexOf('=');
-    const name = a.slice(2, eq < 0 ? undefined : eq);
-    if ((BOOL_FLAGS as readonly string[]).includes(name) && eq >= 0) {
-      const v = a.slice(eq + 1);
-      if (BOOL_TRUE.has(v)) a = `--${name}`;
-      else if (BOOL_FALSE.has(v)) continue;
-      else return { args: out, error: `invalid boolean value "${v}" for -${name}` };
-    }
-    out.push(a);
-  }
-  return { args: out };
-}
+const FLAGS = {
+  'node-name': { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, config: { type: 'string' },
+  namespace: { type: 'string' }, kubeconfig: { type: 'string' }, 'ml-bindaddr': { type: 'string' }, 'ml-bindport': { type: 'string' },
+  'ml-labels': { type: 'string' }, 'ml-secret-key': { type: 'string' }, 'log-level': { type: 'string' },
+  'lb-class': { type: 'string' },
+  'disable-epslices': { type: 'boolean' }, 'enable-pprof': { type: 'boolean' }, 'ignore-exclude-lb': { type: 'boolean' },
+} as const;
 
 function port(text: string, what: string): number | string {
   if (!/^[0-9]+$/.test(text)) return `${what} must be an integer, got "${text}"`;
@@ -76,15 +61,9 @@ function port(text: string, what: string): number | string {
 }
 
 export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): SpeakerOptionsResult {
-  const norm = normalise(argv);
-  if (norm.error) return { ok: false, error: norm.error };
-  let values: Partial<Record<(typeof STRING_FLAGS)[number], string>> & Partial<Record<(typeof BOOL_FLAGS)[number], boolean>>;
+  let values: FlagValues<typeof FLAGS>;
   try {
-    const options = Object.fromEntries([
-      ...STRING_FLAGS.map((f) => [f, { type: 'string' as const }]),
-      ...BOOL_FLAGS.map((f) => [f, { type: 'boolean' as const }]),
-    ]);
-    values = parseArgs({ args: norm.args, options, strict: true, allowPositionals: false }).values as typeof values;
+    values = parseFlags(argv, FLAGS).values;
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -106,6 +85,9 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
   } catch (err) {
     return { ok: false, error: err instanceof Error ? err.message : String(err) };
   }
+  const lbClass = values['lb-class'] ?? '';
+  const lbClassProblem = validateLBClass(lbClass);
+  if (lbClassProblem) return { ok: false, error: lbClassProblem };
   const mlBindAddr = values['ml-bindaddr'] ?? env.METALLB_ML_BIND_ADDR ?? '';
   const mlLabels = values['ml-labels'] ?? env.METALLB_ML_LABELS ?? '';
   const namespace = values.namespace ?? env.METALLB_NAMESPACE;
@@ -127,6 +109,8 @@ export function parseSpeakerOptions(argv: readonly string[], env: Readonly<Recor
       disableEndpointSlices: values['disable-epslices'] ?? false,
       enablePprof: values['enable-pprof'] ?? false,
       bgpMode,
+      lbClass,
+      ignoreExcludeLB: values['ignore-exclude-lb'] ?? false,
     },
   };
 }

@@ -1,4 +1,4 @@
-// BGP peer identity for session management (spec §4.7.1): a configured peer whose parsed
+// BGP peer identity for session management (docs/behaviour/bgp.md#sessions): a configured peer whose parsed
 // settings are identical to a running session's keeps that session; any difference (hold time,
 // password, selectors, ...) replaces it; peers no longer selected for this node are closed.
 

@@ -1,4 +1,4 @@
-// Which pool holds a Service's IPs (spec §4.3 "IPs not all inside one pool"): the pool whose
+// Which pool holds a Service's IPs (docs/behaviour/speaker.md#pipeline "IPs not all inside one pool"): the pool whose
 // CIDRs contain every IP. No avoid-buggy-ips check here (upstream's speaker has none). Lookups
 // use a per-config sorted CIDR index (binary search), built once per Config object.
 

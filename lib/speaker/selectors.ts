@@ -1,4 +1,4 @@
-// Peer node-selectors (spec §1.5, §4.7.1): which configured BGP peers apply to this node.
+// Peer node-selectors (docs/behaviour/config.md#node-selectors, docs/behaviour/bgp.md#sessions): which configured BGP peers apply to this node.
 // Kubernetes label-selector semantics: within one selector every match-label and every
 // expression must hold; across a peer's selectors any one suffices; no selectors = every node.
 

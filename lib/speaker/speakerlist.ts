@@ -1,4 +1,4 @@
-// How the speaker uses memberlist (spec §4.5, upstream "speakerlist"): which speaker Pods to
+// How the speaker uses memberlist (docs/behaviour/speaker.md#speakerlist, upstream "speakerlist"): which speaker Pods to
 // join, and which members count as usable speakers for the layer 2 election.
 
 /** Speaker Pods are listed at start and then every 5 minutes. */

@@ -160,7 +160,12 @@ export class SpeakerState {
   private config: Config | undefined;
   private labels: NodeLabels = {};
   private peers: readonly Peer[] = [];
+  /** The live speakers as gossip reports them (null: memberlist off). */
+  private rawUsable: ReadonlySet<string> | null;
+  /** rawUsable without the excluded nodes: the layer 2 `Cluster` candidates. */
   private usable: ReadonlySet<string> | null;
+  /** Nodes labelled exclude-from-external-load-balancers (empty when the label is ignored). */
+  private excluded: ReadonlySet<string> = new Set();
   /** Layer 2 `Cluster` winners among `usable`, per election key (undefined while memberlist is off). */
   private winners: ElectionWinnerCache | undefined;
   private readonly clusterWinner = (electionKey: string): string | undefined => this.winners?.winner(electionKey);
@@ -175,7 +180,8 @@ export class SpeakerState {
 
   constructor(options: SpeakerStateOptions) {
     this.nodeName = options.nodeName;
-    this.usable = options.usableSpeakers === null ? null : new Set(options.usableSpeakers);
+    this.rawUsable = options.usableSpeakers === null ? null : new Set(options.usableSpeakers);
+    this.usable = this.rawUsable === null ? null : new Set(this.rawUsable);
     this.winners = this.usable === null ? undefined : new ElectionWinnerCache(this.usable);
     this.decisionOptions = options.decisionOptions ?? DEFAULT_DECISION_OPTIONS;
   }
@@ -205,6 +211,7 @@ export class SpeakerState {
         peers: this.peers,
         options: this.decisionOptions,
         clusterWinner: this.clusterWinner,
+        excludedNodes: this.excluded,
       },
       { service: rec.service, endpoints: rec.endpoints, previous: rec.announced },
     );
@@ -235,8 +242,33 @@ export class SpeakerState {
    * (null). Returns the Services whose layer 2 election can change; reconcile each of them.
    */
   setUsableSpeakers(next: ReadonlySet<string> | null): string[] {
+    this.rawUsable = next === null ? null : new Set(next);
+    return this.applyUsable();
+  }
+
+  /**
+   * The nodes labelled node.kubernetes.io/exclude-from-external-load-balancers changed (pass an
+   * empty set when the speaker ignores the label). Such nodes are no layer 2 candidates, and this
+   * node announces nothing while it is one of them. Rare, so every known Service is returned for
+   * re-deciding (Local-policy and memberlist-less candidates come from endpoints, not gossip);
+   * undefined when the set did not change.
+   */
+  setExcludedNodes(next: ReadonlySet<string>): string[] | undefined {
+    if (next.size === this.excluded.size && [...next].every((n) => this.excluded.has(n))) return undefined;
+    this.excluded = new Set(next);
+    this.applyUsable();
+    return [...this.records.keys()];
+  }
+
+  /** Whether this node is excluded from announcing (its own label, unless ignored). */
+  get nodeExcluded(): boolean {
+    return this.excluded.has(this.nodeName);
+  }
+
+  private applyUsable(): string[] {
     const prev = this.usable;
-    const nextSet = next === null ? null : new Set(next);
+    const raw = this.rawUsable;
+    const nextSet = raw === null ? null : new Set([...raw].filter((n) => !this.excluded.has(n)));
     this.usable = nextSet;
     if (prev === null && nextSet === null) return [];
     if (prev === null || nextSet === null) {

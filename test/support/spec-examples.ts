@@ -1,6 +1,6 @@
-// Config texts from the spec, shared by tests and benches that build a Config from text.
+// Config texts of docs/behaviour/config.md#examples, shared by tests and benches that build a Config from text.
 
-/** Spec §1.13 example X1: a complete valid config (one BGP peer, a bgp pool and a layer2 pool). */
+/** docs/behaviour/config.md#examples example X1: a complete valid config (one BGP peer, a bgp pool and a layer2 pool). */
 export const SPEC_X1 = `
 peers:
 - peer-address: 192.0.2.1

@@ -11,7 +11,8 @@
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import { startControlPlane, type ControlPlane } from '../../support/sandbox/controlplane.js';
 import { TestNetwork, requireRoot, type HostSpec } from '../../support/sandbox/netns.js';
@@ -120,6 +121,12 @@ export interface ClusterOptions {
   /** Memberlist timer profile of the speakers ('lan' = upstream defaults). */
   readonly memberlistTimers?: 'lan' | 'fast';
   readonly logLevel?: string;
+  /**
+   * Route the API server's "cluster" egress (the pods/proxy subresource) through an HTTP CONNECT
+   * proxy inside the router namespace (connect-proxy.ts), so `metallbctl status` can read the
+   * speakers' /metrics through the API server. Off by default.
+   */
+  readonly podProxy?: boolean;
 }
 
 export class SpeakerCluster {
@@ -143,8 +150,25 @@ export class SpeakerCluster {
     let cp: ControlPlane | undefined;
     let frr: FRR | undefined;
     let controller: ControllerProcess | undefined;
+    let proxy: ChildProcess | undefined;
+    let proxyDir: string | undefined;
     try {
-      cp = await startControlPlane({ dirPrefix: 'metallb-ts-spk-' });
+      const extraApiServerFlags: string[] = [];
+      if (opts.podProxy) {
+        proxyDir = mkdtempSync(join(tmpdir(), 'metallb-ts-egress-'));
+        const socket = join(proxyDir, 'connect.sock');
+        const egress = join(proxyDir, 'egress.yaml');
+        writeFileSync(egress, `apiVersion: apiserver.k8s.io/v1beta1\nkind: EgressSelectorConfiguration\negressSelections:\n- name: cluster\n  connection:\n    proxyProtocol: HTTPConnect\n    transport:\n      uds:\n        udsName: ${socket}\n`);
+        proxy = net.spawn('router', process.execPath, [join(root, 'dist', 'test', 'e2e', 'speaker', 'connect-proxy.js'), socket], { stdio: ['pipe', 'pipe', 'pipe'] });
+        await new Promise<void>((resolve, reject) => {
+          let err = '';
+          proxy!.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+          proxy!.stdout!.once('data', () => resolve());
+          proxy!.once('exit', (code) => reject(new Error(`connect proxy exited with ${code}: ${err}`)));
+        });
+        extraApiServerFlags.push(`--egress-selector-config-file=${egress}`);
+      }
+      cp = await startControlPlane({ dirPrefix: 'metallb-ts-spk-', extraApiServerFlags });
       await cp.kubectl(['apply', '-f', join(root, 'manifests', 'namespace.yaml'), '-f', join(root, 'manifests', 'metallb.yaml')]);
       const env: Env = { cp, controllerKubeconfig: await cp.serviceAccountKubeconfig(NS, 'controller') };
       controller = ControllerProcess.start(env);
@@ -153,6 +177,8 @@ export class SpeakerCluster {
       frr.start();
       await frr.waitReady();
       const cluster = new SpeakerCluster(cp, net, frr, controller, speakerKubeconfig, opts);
+      cluster.podProxy = proxy;
+      cluster.podProxyDir = proxyDir;
       for (const n of NODE_NAMES) await cluster.applyNode(n, { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' });
       for (const n of NODE_NAMES) await cluster.createSpeakerPod(n);
       cluster.secretKey = await cluster.memberlistSecret();
@@ -162,6 +188,8 @@ export class SpeakerCluster {
       await frr?.stop().catch(() => undefined);
       frr?.cleanup();
       await cp?.stop();
+      proxy?.kill('SIGKILL');
+      if (proxyDir) rmSync(proxyDir, { recursive: true, force: true });
       net.destroy();
       throw err;
     }
@@ -173,8 +201,14 @@ export class SpeakerCluster {
     await this.frr.stop().catch(() => undefined);
     this.frr.cleanup();
     await this.cp.stop();
+    this.podProxy?.kill('SIGKILL');
+    if (this.podProxyDir) rmSync(this.podProxyDir, { recursive: true, force: true });
     this.net.destroy();
   }
+
+  /** The HTTP CONNECT proxy of the API server's pod egress (ClusterOptions.podProxy). */
+  podProxy: ChildProcess | undefined;
+  podProxyDir: string | undefined;
 
   // ------------------------------------------------------------------ Kubernetes objects
 

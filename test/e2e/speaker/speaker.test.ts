@@ -72,7 +72,7 @@ test('seed walkthrough: layer2 pool, the controller assigns, arping reaches the 
   webIP = await c.waitForIngress(APP_NS, 'web');
   t.diagnostic(`address ${webIP} assigned after ${Date.now() - t0} ms`);
   assert.match(webIP, /^198\.51\.100\.20\d$/);
-  // Cluster policy: every live speaker is a candidate, wherever the endpoint is (spec §4.6.1)
+  // Cluster policy: every live speaker is a candidate, wherever the endpoint is (docs/behaviour/layer2.md#owner)
   const owner = winnerFor(webIP, NODE_NAMES);
   const macs = await waitFor(`arping ${webIP} answered by ${owner}`, async () => {
     const got = await c.arping(webIP);

@@ -1,4 +1,4 @@
-// The speaker binary refuses bad flags and environment at start-up (spec §4.1): exit status 1
+// The speaker binary refuses bad flags and environment at start-up (docs/behaviour/speaker.md#flags): exit status 1
 // and a message naming the problem, before touching the network or the API server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

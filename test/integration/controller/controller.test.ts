@@ -1,6 +1,7 @@
 // The controller binary against a real kube-apiserver + etcd, running with the `controller`
 // ServiceAccount's token (RBAC of manifests/metallb.yaml applies): the seed walkthrough and every
-// behaviour of issue 5 (spec §2.3–2.8a, §3, §5). The subtests run in order and share one
+// controller behaviour of docs/behaviour/allocation.md, docs/behaviour/controller.md and
+// docs/behaviour/metrics.md#metrics. The subtests run in order and share one
 // controller process (restarted once, to prove a restart keeps every address).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -208,7 +209,7 @@ test('a config that would strand addresses in use is refused (stale) and adopted
   // Freeing one of the two addresses is not enough: still refused, old config in force.
   const updatesBefore = (await ctl.metric('metallb_k8s_client_update_errors_total')) ?? 0;
   await cp.kubectl(['delete', 'svc', '-n', 'rel', 'r3']);
-  // The retry after the Service change (Q5) fails again: one more update error.
+  // The retry after the Service change (docs/behaviour/quirks.md#q5) fails again: one more update error.
   await waitFor('config retried after the Service change', async () => (((await ctl.metric('metallb_k8s_client_update_errors_total')) ?? 0) > updatesBefore ? true : undefined), 30_000, () => ctl.describe());
   assert.equal(await ctl.metric('metallb_k8s_client_config_stale_bool'), 1);
   assert.equal(await ctl.metric('metallb_allocator_addresses_total', { pool: 'reserved' }), 3);

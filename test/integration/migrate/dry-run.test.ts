@@ -1,5 +1,5 @@
 // Round trip against a real API server: CRDs for the six generated kinds (test/fixtures/crds,
-// written from the spec's field lists) are installed, and `kubectl apply --dry-run=server`
+// written from the field lists of docs/behaviour/migration.md#conversion) are installed, and `kubectl apply --dry-run=server`
 // (strict field validation) accepts every migrated golden output; the CRDs demonstrably refuse
 // wrong objects, so the check can fail. `--from-cluster` reads the live ConfigMap.
 import { test, before, after } from 'node:test';
@@ -90,7 +90,7 @@ test('created for real, the objects read back with every generated field intact'
   await cp.kubectl(['delete', '--wait=false', '-f', '-'], { input: expected });
 });
 
-test('the CRDs refuse objects that break the spec\'s field rules (the dry-run check can fail)', async () => {
+test('the CRDs refuse objects that break the documented field rules (the dry-run check can fail)', async () => {
   const base = (kind: string, apiVersion: string, name: string, spec: Record<string, unknown>) =>
     yaml.dump({ apiVersion, kind, metadata: { name, namespace: 'metallb-system' }, spec });
   const peer = { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1' };

@@ -210,7 +210,7 @@ test('source-address: the session runs from the configured local address (with M
   await missing.close();
 });
 
-test('a router that negotiates no capabilities: its bare OPEN is accepted (Q7), AS_PATH goes out in 2-octet form, IPv6 is held back', async () => {
+test('a router that negotiates no capabilities: its bare OPEN is accepted (docs/behaviour/quirks.md#q7), AS_PATH goes out in 2-octet form, IPv6 is held back', async () => {
   const d = driver('node7');
   const diag = (): string => {
     execFileSync('sleep', ['2']); // let both sides log what happened

@@ -70,6 +70,12 @@ export interface ControlPlaneOptions {
   readonly extraApiServerFlags?: readonly string[];
   /** Prefix of the temporary directory (under os.tmpdir()). */
   readonly dirPrefix?: string;
+  /**
+   * Keep the ServiceAccount admission plugin on (default false: tests create Pod objects without
+   * a controller-manager). A cluster with kube-controller-manager and kubelets needs it, so that
+   * pods get their API token volume.
+   */
+  readonly serviceAccountAdmission?: boolean;
 }
 
 export interface KubectlResult {
@@ -550,7 +556,7 @@ class ControlPlaneImpl implements ControlPlane {
       '--service-cluster-ip-range=10.0.0.0/24,fd00:10:96::/112',
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(opts.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '--v=1',

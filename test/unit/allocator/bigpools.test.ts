@@ -1,4 +1,4 @@
-// Big pools (an IPv4 /8, IPv6 /64 and /32) behave like small ones, and pool capacity (§2.9).
+// Big pools (an IPv4 /8, IPv6 /64 and /32) behave like small ones, and pool capacity (docs/behaviour/allocation.md#capacity).
 // No traffic is sent anywhere: these addresses are only values. A linear-scan allocator would
 // need billions of steps for some of these cases; no timing is asserted, the cases simply
 // could not finish if any operation walked the address space.
@@ -110,7 +110,7 @@ const capacityCases: { name: string; addresses: string[]; avoid?: boolean; want:
   { name: 'IPv6 /64: 2^63-1', addresses: ['192.0.2.0/24', '2001:db8::/64'], want: (1n << 63n) - 1n },
 ];
 for (const c of capacityCases) {
-  test(`§2.9 capacity: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#capacity capacity: ${c.name}`, () => {
     assert.equal(poolCapacity(pool('p', c.addresses, { avoidBuggyIPs: c.avoid })), c.want);
   });
 }

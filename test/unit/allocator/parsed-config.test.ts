@@ -1,4 +1,4 @@
-// The allocator on a config produced by the real config parser (spec §1.13 example X1).
+// The allocator on a config produced by the real config parser (docs/behaviour/config.md#examples example X1).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

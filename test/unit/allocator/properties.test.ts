@@ -1,6 +1,6 @@
 // Property tests over random histories of allocate / assign / release / config changes on small
 // pools: the Allocator agrees with the linear-scan reference on every answer, never puts two
-// Services on one address unless §2.2 allows it, keeps every address inside its pool, frees
+// Services on one address unless docs/behaviour/allocation.md#sharing allows it, keeps every address inside its pool, frees
 // addresses for re-use, and is deterministic.
 
 import { test } from 'node:test';
@@ -89,7 +89,7 @@ function apply(a: AllocatorLike, c: Command): AllocationResult | ConfigVerdict |
   }
 }
 
-/** The invariants of §2.2 and §2.4 on the allocator's current state. */
+/** The invariants of docs/behaviour/allocation.md#sharing and docs/behaviour/allocation.md#choosing on the allocator's current state. */
 function checkInvariants(a: Allocator, adopted: Config, requests: Map<string, ServiceOptions>): void {
   const users = new Map<string, string[]>();
   const byPool = new Map<string, { addresses: Set<string>; services: number }>();

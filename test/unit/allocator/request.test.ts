@@ -1,4 +1,4 @@
-// Spec §2.1: what the allocator derives from a Service.
+// docs/behaviour/allocation.md#state: what the allocator derives from a Service.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ function withSpec(spec: NonNullable<ServiceLike['spec']>, annotations: Record<st
   return { metadata: { namespace: 'ns', name: 'a', annotations }, spec: { type: 'LoadBalancer', ...spec } };
 }
 
-test('§2.1 ports: protocol as written, nodePort/targetPort ignored, absent protocol is TCP', () => {
+test('docs/behaviour/allocation.md#state ports: protocol as written, nodePort/targetPort ignored, absent protocol is TCP', () => {
   const r = serviceRequest(
     withSpec({
       clusterIPs: ['192.0.2.1'],
@@ -62,7 +62,7 @@ const keyCases: { name: string; svc: ServiceLike; sharing: string; backend: stri
   },
 ];
 for (const c of keyCases) {
-  test(`§2.1 keys: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state keys: ${c.name}`, () => {
     const r = serviceRequest(c.svc);
     assert.equal(r.sharingKey, c.sharing);
     assert.equal(r.backendKey, c.backend);
@@ -82,7 +82,7 @@ const familyCases: { name: string; spec: NonNullable<ServiceLike['spec']>; famil
   { name: 'clusterIP only (older API servers)', spec: { clusterIP: '2001:db8::5' }, family: 'ipv6' },
 ];
 for (const c of familyCases) {
-  test(`§2.1 family: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state family: ${c.name}`, () => {
     const f = serviceRequest(withSpec(c.spec)).family;
     if (c.family) assert.deepEqual(f, { ok: true, family: c.family });
     else {
@@ -98,13 +98,15 @@ const requestedCases: { name: string; lbIP?: string; lbIPs?: string; want?: stri
   { name: 'annotation, one IP', lbIPs: '192.0.2.7', want: ['192.0.2.7'] },
   { name: 'annotation, two IPs of different families, trimmed, order kept', lbIPs: ' 2001:db8::7 , 192.0.2.7', want: ['2001:db8::7', '192.0.2.7'] },
   { name: 'annotation and spec field both set', lbIP: '192.0.2.7', lbIPs: '192.0.2.8', error: /can not have both metallb.universe.tf\/loadBalancerIPs and svc.Spec.LoadBalancerIP/ },
-  { name: 'annotation with bad syntax', lbIPs: '192.0.2.300', error: /invalid metallb.universe.tf\/loadBalancerIPs annotation: 192.0.2.300/ },
-  { name: 'annotation with two IPs of one family', lbIPs: '192.0.2.7,192.0.2.8', error: /invalid metallb.universe.tf\/loadBalancerIPs annotation/ },
-  { name: 'annotation with three IPs', lbIPs: '192.0.2.7,2001:db8::1,192.0.2.8', error: /invalid ips length 3/ },
-  { name: 'bad spec.loadBalancerIP', lbIP: 'abc', error: /invalid spec.loadBalancerIP abc/ },
+  // upstream v0.12.1's exact texts (checked against its controller by test/interop/upstream/controller-parity)
+  { name: 'annotation with bad syntax', lbIPs: '192.0.2.300', error: /^invalid metallb\.universe\.tf\/loadBalancerIPs: "192\.0\.2\.300"$/ },
+  { name: 'annotation with one bad part: the whole value is quoted', lbIPs: '192.0.2.7, foo', error: /^invalid metallb\.universe\.tf\/loadBalancerIPs: "192\.0\.2\.7, foo"$/ },
+  { name: 'annotation with two IPs of one family', lbIPs: '192.0.2.7,192.0.2.8', error: /^IPFamilyForAddresses: same address family \["192\.0\.2\.7" "192\.0\.2\.8"\]$/ },
+  { name: 'annotation with three IPs', lbIPs: '192.0.2.7,2001:db8::1,192.0.2.8', error: /^IPFamilyForAddresses: invalid ips length 3 \["192\.0\.2\.7" "2001:db8::1" "192\.0\.2\.8"\]$/ },
+  { name: 'bad spec.loadBalancerIP', lbIP: 'abc', error: /^invalid spec\.loadBalancerIP "abc"$/ },
 ];
 for (const c of requestedCases) {
-  test(`§2.1 requested IPs: ${c.name}`, () => {
+  test(`docs/behaviour/allocation.md#state requested IPs: ${c.name}`, () => {
     const r = serviceRequest(service({ lbIP: c.lbIP, lbIPs: c.lbIPs })).requestedIPs;
     if (c.want) {
       assert.ok(r.ok);

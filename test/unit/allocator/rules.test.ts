@@ -1,4 +1,4 @@
-// Spec §2.2–2.8 as tables of scenarios, run against the Allocator and the linear-scan reference.
+// docs/behaviour/allocation.md as tables of scenarios, run against the Allocator and the linear-scan reference.
 
 import { describe, test } from 'node:test';
 import { config, pool } from './helpers.js';
@@ -7,7 +7,7 @@ import { implementations, runScenario, type Scenario } from './scenario.js';
 const v4 = (name = 'p', opts = {}) => pool(name, ['192.0.2.0/24'], opts);
 const tiny = (name = 'p', opts = {}) => pool(name, ['192.0.2.0/30'], opts);
 
-// ---------------------------------------------------------------- §2.2 sharing
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#sharing sharing
 const sharing: Scenario[] = [
   {
     name: 'existing service does not allow sharing',
@@ -143,10 +143,10 @@ const sharing: Scenario[] = [
   },
 ];
 
-// ---------------------------------------------------------------- §2.4 choosing the address
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#choosing choosing the address
 const choosing: Scenario[] = [
   {
-    name: 'lowest free address first, network address included [Q2]',
+    name: 'lowest free address first, network address included [docs/behaviour/quirks.md#q2]',
     steps: [
       { config: config(v4()) },
       { alloc: 'ns/a', want: ['192.0.2.0'], pool: 'p', changed: true },
@@ -176,7 +176,7 @@ const choosing: Scenario[] = [
     ],
   },
   {
-    name: 'auto-assign pools in config order; the next when the first is full [Q1]',
+    name: 'auto-assign pools in config order; the next when the first is full [docs/behaviour/quirks.md#q1]',
     steps: [
       { config: config(pool('first', ['192.0.2.0/31']), pool('second', ['198.51.100.0/31'])) },
       { alloc: 'ns/a', want: ['192.0.2.0'], pool: 'first' },
@@ -271,7 +271,7 @@ const choosing: Scenario[] = [
     steps: [
       { config: config(v4()) },
       { alloc: 'ns/a', svc: { lbIP: '192.0.2.1', lbIPs: '192.0.2.1' }, fail: { kind: 'invalid-request', message: /can not have both/ } },
-      { alloc: 'ns/a', svc: { lbIPs: 'x' }, fail: { kind: 'invalid-request', message: /invalid metallb.universe.tf\/loadBalancerIPs annotation: x/ } },
+      { alloc: 'ns/a', svc: { lbIPs: 'x' }, fail: { kind: 'invalid-request', message: /invalid metallb.universe.tf\/loadBalancerIPs: "x"/ } },
       { alloc: 'ns/a', svc: { clusterIPs: ['None'] }, fail: { kind: 'invalid-request', message: /invalid cluster IP/ } },
       { holds: 'ns/a', want: undefined },
     ],
@@ -322,7 +322,7 @@ const choosing: Scenario[] = [
   },
 ];
 
-// ---------------------------------------------------------------- §2.5 avoid-buggy-ips
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#avoid-buggy-ips avoid-buggy-ips
 const buggy: Scenario[] = [
   {
     name: 'never .0 or .255, also not on request',
@@ -378,7 +378,7 @@ const buggy: Scenario[] = [
   },
 ];
 
-// ---------------------------------------------------------------- §2.6 configuration changes
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#config-changes configuration changes
 const configChanges: Scenario[] = [
   {
     name: 'same config again keeps everything',
@@ -480,7 +480,7 @@ const configChanges: Scenario[] = [
   },
 ];
 
-// ---------------------------------------------------------------- §2.7 dual-stack
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#dual-stack dual-stack
 const dual: Scenario[] = [
   {
     name: 'IPv4 CIDR first in the pool: IPv4 first',
@@ -542,7 +542,7 @@ const dual: Scenario[] = [
   },
 ];
 
-// ---------------------------------------------------------------- §2.8 release
+// ---------------------------------------------------------------- docs/behaviour/allocation.md#release release
 const release: Scenario[] = [
   {
     name: 'an address is freed with its last user only',
@@ -572,12 +572,12 @@ const release: Scenario[] = [
 ];
 
 const groups: [string, Scenario[]][] = [
-  ['§2.2 sharing', sharing],
-  ['§2.4 choosing', choosing],
-  ['§2.5 avoid-buggy-ips', buggy],
-  ['§2.6 config changes', configChanges],
-  ['§2.7 dual-stack', dual],
-  ['§2.8 release', release],
+  ['docs/behaviour/allocation.md#sharing sharing', sharing],
+  ['docs/behaviour/allocation.md#choosing choosing', choosing],
+  ['docs/behaviour/allocation.md#avoid-buggy-ips avoid-buggy-ips', buggy],
+  ['docs/behaviour/allocation.md#config-changes config changes', configChanges],
+  ['docs/behaviour/allocation.md#dual-stack dual-stack', dual],
+  ['docs/behaviour/allocation.md#release release', release],
 ];
 
 for (const impl of implementations) {

@@ -1,6 +1,6 @@
 // A small table format for allocator scenarios: a list of steps, each with its expected outcome.
 // Every scenario runs against the product Allocator and against the linear-scan reference, so
-// the reference used by the property tests is itself held to the spec tables.
+// the reference used by the property tests is itself held to the tables of docs/behaviour/allocation.md.
 
 import assert from 'node:assert/strict';
 import type { Config } from '../../../lib/config/types.js';

@@ -82,7 +82,7 @@ test('IPv6 routes go in MP_REACH_NLRI with the IPv6 next hop, split under 4096 b
   assert.deepEqual(all, routes.map((r) => r.prefix.toString()));
 });
 
-test('withdrawals of many prefixes are split at 4096 bytes (upstream sent one unbounded message: Q7)', () => {
+test('withdrawals of many prefixes are split at 4096 bytes (upstream sent one unbounded message: docs/behaviour/quirks.md#q7)', () => {
   const v4 = hosts(2000, '10.1.0.0').map((r) => r.prefix);
   const v6 = [mustParseCIDR('2001:db8:200::1/128'), mustParseCIDR('2001:db8:300::/64')];
   const msgs = updates(packWithdrawals([...v4, ...v6]));

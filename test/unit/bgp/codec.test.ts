@@ -24,7 +24,7 @@ function roundTrip(m: BGPMessage, ctx: CodecContext = FOUR): void {
   assert.deepEqual(encodeMessage(decodeMessage(bytes, ctx), ctx), bytes);
 }
 
-test('OPEN encodes exactly like upstream for AS 64512, hold 90, id 10.0.0.2 (spec §4.7.5)', () => {
+test('OPEN encodes exactly like upstream for AS 64512, hold 90, id 10.0.0.2 (docs/behaviour/bgp.md#encoding)', () => {
   const bytes = encodeMessage({
     type: 'open',
     version: 4,
@@ -56,11 +56,11 @@ test('OPEN round-trips with every capability kind, and without any optional para
     ],
   });
   roundTrip({ type: 'open', version: 4, myAS: 1, holdTime: 0, bgpIdentifier: mustParseIP('198.51.100.1'), capabilities: [] });
-  // an OPEN without optional parameters is 29 bytes (upstream refused it: quirk Q7)
+  // an OPEN without optional parameters is 29 bytes (upstream refused it: quirk docs/behaviour/quirks.md#q7)
   assert.equal(encodeMessage({ type: 'open', version: 4, myAS: 1, holdTime: 0, bgpIdentifier: mustParseIP('198.51.100.1'), capabilities: [] }).length, 29);
 });
 
-// The upstream parser-test captures (spec §4.7.7), rebuilt from their description. `params` holds
+// The upstream parser-test captures (docs/behaviour/bgp.md#open-captures), rebuilt from their description. `params` holds
 // each optional parameter's capabilities as hex; lengths are computed.
 function openBytes(as: number, hold: number, id: string, ...params: string[]): Buffer {
   const ps = params.map((p) => { const c = hex(p); return Buffer.concat([Buffer.from([2, c.length]), c]); });
@@ -129,7 +129,7 @@ for (const c of UPSTREAM_OPENS) {
   });
 }
 
-/** The spec §4.7.5 example: one /32 from AS 64512 with next hop 10.0.0.2, origin INCOMPLETE. */
+/** docs/behaviour/bgp.md#encoding example: one /32 from AS 64512 with next hop 10.0.0.2, origin INCOMPLETE. */
 const EBGP_UPDATE: BGPMessage = {
   type: 'update',
   withdrawn: [],
@@ -141,7 +141,7 @@ const EBGP_UPDATE: BGPMessage = {
   nlri: [mustParseCIDR('198.51.100.10/32')],
 };
 
-test('UPDATE for eBGP to a 4-byte peer encodes exactly like upstream (spec §4.7.5 example)', () => {
+test('UPDATE for eBGP to a 4-byte peer encodes exactly like upstream (docs/behaviour/bgp.md#encoding example)', () => {
   const m = EBGP_UPDATE;
   const bytes = encodeMessage(m, FOUR);
   assert.equal(bytes.length, 48);

@@ -209,7 +209,7 @@ test('close() right after a large change writes the whole change before the Ceas
   }
 });
 
-test('an OPEN without optional parameters (29 bytes) is accepted (upstream refused it: Q7)', async () => {
+test('an OPEN without optional parameters (29 bytes) is accepted (upstream refused it: docs/behaviour/quirks.md#q7)', async () => {
   const peer = await ScriptedPeer.start(friendly(open({}, [])));
   const s = session(peer);
   try {

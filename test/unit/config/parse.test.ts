@@ -38,7 +38,7 @@ function run(c: Case): void {
   });
 }
 
-describe('seed examples and spec verdicts (§1.13)', () => {
+describe('seed examples and spec verdicts (docs/behaviour/config.md#examples)', () => {
   run({
     name: 'E1: layer2 range 172.18.0.200-172.18.0.250 is valid with 51 addresses',
     yaml: pool('[172.18.0.200-172.18.0.250]', '', 'layer2', 'lan'),
@@ -121,7 +121,7 @@ describe('seed examples and spec verdicts (§1.13)', () => {
   });
 });
 
-describe('YAML decoding (§1.2)', () => {
+describe('YAML decoding (docs/behaviour/config.md#yaml)', () => {
   run({ name: 'syntax error names the line', yaml: 'address-pools:\n- name: [unclosed\n', problems: [{ path: '', message: /^YAML: .* at line \d+, column \d+/ }] });
   run({ name: 'duplicate key in a mapping', yaml: 'address-pools: []\naddress-pools: []\n', problems: [{ path: '', message: /duplicated mapping key/ }] });
   run({ name: 'duplicate community alias', yaml: 'bgp-communities:\n  a: 1:1\n  a: 1:2\n', problems: [{ path: '', message: /duplicated mapping key/ }] });
@@ -158,7 +158,7 @@ describe('YAML decoding (§1.2)', () => {
   run({ name: 'block scalar is a string', yaml: peer('  password: |-\n    s3cret\n'), check: (c) => assert.equal(c.peers[0].password, 's3cret') });
 });
 
-describe('peers (§1.4, §1.5)', () => {
+describe('peers (docs/behaviour/config.md#peers, docs/behaviour/config.md#node-selectors)', () => {
   run({ name: 'missing my-asn', yaml: 'peers:\n- peer-asn: 1\n  peer-address: 192.0.2.1\n', problems: [{ path: 'peers[0].my-asn', message: /missing local ASN/ }] });
   run({ name: 'my-asn 0 is missing', yaml: 'peers:\n- my-asn: 0\n  peer-asn: 1\n  peer-address: 192.0.2.1\n', problems: [{ path: 'peers[0].my-asn', message: /missing local ASN/ }] });
   run({ name: 'missing peer-asn', yaml: 'peers:\n- my-asn: 1\n  peer-address: 192.0.2.1\n', problems: [{ path: 'peers[0].peer-asn', message: /missing peer ASN/ }] });
@@ -214,7 +214,7 @@ describe('peers (§1.4, §1.5)', () => {
   run({ name: 'selector with neither part matches everything', yaml: peer('  node-selectors:\n  - {}\n'), check: (c) => assert.deepEqual(c.peers[0].nodeSelectors, [{ matchLabels: {}, matchExpressions: [] }]) });
 });
 
-describe('bgp-communities (§1.6)', () => {
+describe('bgp-communities (docs/behaviour/config.md#communities)', () => {
   run({ name: 'alias values', yaml: 'bgp-communities:\n  a: 0:0\n  b: 65535:65535\n  c: 00001:02\n', check: (c) => { assert.equal(c.communities.get('a'), 0); assert.equal(c.communities.get('b'), 0xffffffff); assert.equal(c.communities.get('c'), 65538); } });
   for (const bad of ['65536:1', '1:65536', '1:2:3', '-1:2', '1: 2', 'a:b', '12']) {
     run({ name: `invalid community ${bad}`, yaml: `bgp-communities:\n  x: "${bad}"\n`, problems: [{ path: 'bgp-communities.x', message: /parsing community/ }] });
@@ -224,7 +224,7 @@ describe('bgp-communities (§1.6)', () => {
   run({ name: 'the same community twice in one advertisement', yaml: pool('[10.0.0.0/24]', '  bgp-advertisements:\n  - communities: ["1:1", "1:1"]\n', 'bgp'), problems: [{ path: 'address-pools[0].bgp-advertisements[0].communities[1]', message: /duplicate community "1:1"/ }] });
 });
 
-describe('address-pools (§1.7)', () => {
+describe('address-pools (docs/behaviour/config.md#address-pools)', () => {
   run({ name: 'missing name', yaml: 'address-pools:\n- protocol: layer2\n  addresses: [10.0.0.0/24]\n', problems: [{ path: 'address-pools[0].name', message: /missing pool name/ }] });
   run({ name: 'duplicate pool names', yaml: 'address-pools:\n- {name: a, protocol: layer2, addresses: [10.0.0.0/24]}\n- {name: a, protocol: layer2, addresses: [10.1.0.0/24]}\n', problems: [{ path: 'address-pools[1].name', message: /duplicate definition of pool "a"/ }] });
   run({ name: 'names have no character restrictions', yaml: pool('[10.0.0.0/24]', '', 'layer2', '"Pool_1 (lab)"'), check: (c) => assert.equal(c.pools[0].name, 'Pool_1 (lab)') });
@@ -250,7 +250,7 @@ describe('address-pools (§1.7)', () => {
   run({ name: 'config order of pools is kept', yaml: 'address-pools:\n- {name: z, protocol: layer2, addresses: [10.0.0.0/24]}\n- {name: a, protocol: bgp, addresses: [10.1.0.0/24]}\n', check: (c) => assert.deepEqual(c.pools.map((p) => p.name), ['z', 'a']) });
 });
 
-describe('bgp-advertisements (§1.8)', () => {
+describe('bgp-advertisements (docs/behaviour/config.md#bgp-advertisements)', () => {
   run({ name: 'defaults of an explicit empty advertisement', yaml: pool('[10.0.0.0/24]', '  bgp-advertisements:\n  - {}\n', 'bgp'), check: (c) => assert.deepEqual(c.pools[0].bgpAdvertisements, [{ aggregationLength: 32, aggregationLengthV6: 128, localPref: 0, communities: [] }]) });
   run({ name: 'textually identical advertisements', yaml: pool('[10.0.0.0/24]', '  bgp-advertisements:\n  - {localpref: 100, communities: ["1:1"]}\n  - {communities: ["1:1"], localpref: 100}\n', 'bgp'), problems: [{ path: 'address-pools[0].bgp-advertisements[1]', message: /duplicate definition of bgpadvertisements/ }] });
   run({ name: 'an omitted key differs from an explicit default', yaml: pool('[10.0.0.0/24]', '  bgp-advertisements:\n  - {aggregation-length: 32}\n  - {}\n', 'bgp'), check: (c) => assert.equal(c.pools[0].bgpAdvertisements.length, 2) });
@@ -264,7 +264,7 @@ describe('bgp-advertisements (§1.8)', () => {
   run({ name: 'localpref out of uint32 range', yaml: pool('[10.0.0.0/24]', '  bgp-advertisements:\n  - localpref: 4294967296\n', 'bgp'), problems: [{ path: 'address-pools[0].bgp-advertisements[0].localpref', message: /out of range/ }] });
 });
 
-describe('bfd-profiles (§1.9)', () => {
+describe('bfd-profiles (docs/behaviour/config.md#bfd-profiles)', () => {
   const bfd = (extra: string) => `bfd-profiles:\n- name: p\n${extra}`;
   const native = { path: 'bfd-profiles', message: /native/, refusedBy: 'native-speaker' as const };
   run({ name: 'full profile', yaml: bfd('  receive-interval: 10\n  transmit-interval: 60000\n  detect-multiplier: 2\n  echo-interval: 100\n  echo-mode: true\n  passive-mode: yes\n  minimum-ttl: 254\n'), problems: [native], check: (c) => assert.deepEqual(c.bfdProfiles[0], { name: 'p', receiveInterval: 10, transmitInterval: 60000, detectMultiplier: 2, echoInterval: 100, echoMode: true, passiveMode: true, minimumTtl: 254 }) });

@@ -1,4 +1,4 @@
-// The per-Service reconcile decision (spec §2.3) with the real allocator and config parser:
+// The per-Service reconcile decision (docs/behaviour/allocation.md#reconcile) with the real allocator and config parser:
 // table-driven cases (name, service, state, expected status/events/outcome).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +55,7 @@ interface Case {
   service: Service | undefined;
   synced?: boolean;
   noConfig?: boolean;
+  lbClass?: string;
   outcome: string;
   ingress: string[] | null;
   events: string[];
@@ -78,12 +79,12 @@ const cases: Case[] = [
   {
     name: 'bad requested IP while holding one: LoadBalancerFailed, keeps the held IP',
     service: svc('s', { status: ['192.0.2.1'], loadBalancerIP: 'not-an-ip' }), outcome: 'ok', ingress: ['192.0.2.1'],
-    events: ['Warning LoadBalancerFailed invalid requested loadbalancer IPs: invalid spec.loadBalancerIP not-an-ip'],
+    events: ['Warning LoadBalancerFailed invalid requested loadbalancer IPs: invalid spec.loadBalancerIP "not-an-ip"'],
   },
   {
     name: 'bad requested IP without one: AllocationFailed, status cleared',
     service: svc('s', { loadBalancerIP: 'not-an-ip' }), outcome: 'ok', ingress: [],
-    events: ['Warning AllocationFailed Failed to allocate IP for "ns/s": invalid spec.loadBalancerIP not-an-ip'],
+    events: ['Warning AllocationFailed Failed to allocate IP for "ns/s": invalid spec.loadBalancerIP "not-an-ip"'],
   },
   {
     name: 'unknown pool: AllocationFailed',
@@ -107,6 +108,13 @@ const cases: Case[] = [
     events: ['Warning nolbIPsIPFamily Failed to retrieve lbIPs family for "garbage": invalid IP "garbage"'],
   },
   {
+    name: '--lb-class: a Service of that class gets an address',
+    lbClass: 'example.com/metallb', service: svc('s', { loadBalancerClass: 'example.com/metallb' }), outcome: 'ok', ingress: ['192.0.2.0'],
+    events: ['Normal IPAllocated Assigned IP ["192.0.2.0"]'],
+  },
+  { name: '--lb-class: a Service without a class is left alone', lbClass: 'example.com/metallb', service: svc('s', { status: ['203.0.113.9'] }), outcome: 'ok', ingress: null, events: [] },
+  { name: '--lb-class: a ClusterIP Service is still cleared', lbClass: 'example.com/metallb', service: svc('s', { type: 'ClusterIP', status: ['192.0.2.1'] }), outcome: 'ok', ingress: [], events: [] },
+  {
     name: 'dual-stack Service gets one address of each family from one pool',
     service: svc('s', { clusterIPs: ['10.0.0.1', 'fd00::1'], annotations: { 'metallb.universe.tf/address-pool': 'b' } }), outcome: 'ok', ingress: ['198.51.100.0', '2001:db8::'],
     events: ['Normal IPAllocated Assigned IP ["198.51.100.0" "2001:db8::"]'],
@@ -117,12 +125,22 @@ for (const c of cases) {
   test(`reconcile: ${c.name}`, () => {
     const a = c.noConfig ? new Allocator() : allocator();
     c.setup?.(a);
-    const d = reconcileService('ns/s', c.service, a, { synced: c.synced ?? true });
+    const d = reconcileService('ns/s', c.service, a, { synced: c.synced ?? true, lbClass: c.lbClass });
     assert.equal(d.outcome, c.outcome);
     assert.deepEqual(d.ingressIPs, c.ingress);
     assert.deepEqual(d.events.map((e) => `${e.type} ${e.reason} ${e.message}`), c.events);
   });
 }
+
+test('reconcile: a Service that leaves our class releases its address', () => {
+  const a = allocator();
+  assert.deepEqual(reconcileService('ns/s', svc('s'), a, { synced: true }).ingressIPs, ['192.0.2.0']);
+  assert.equal(a.has('ns/s'), true);
+  const d = reconcileService('ns/s', svc('s', { loadBalancerClass: 'example.com/other', status: ['192.0.2.0'] }), a, { synced: true });
+  assert.equal(d.ingressIPs, null);
+  assert.equal(a.has('ns/s'), false);
+  assert.deepEqual(reconcileService('ns/t', svc('t'), a, { synced: true }).ingressIPs, ['192.0.2.0']);
+});
 
 test('reconcile: a held address stays held across reconciles, and deletion frees it for the next Service', () => {
   const a = allocator();

@@ -1,4 +1,4 @@
-// The de-duplicating work queue with per-key backoff (spec §3.2).
+// The de-duplicating work queue with per-key backoff (docs/behaviour/controller.md#watches).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkQueue } from '../../../lib/k8s/workqueue.js';

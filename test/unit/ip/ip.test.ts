@@ -83,7 +83,7 @@ test('contains and overlaps', () => {
   assert.equal(a.contains(mustParseIP('10.0.1.0')), false);
 });
 
-test('range to CIDR cover: the spec example', () => {
+test('range to CIDR cover: the example of docs/behaviour/config.md#address-entries', () => {
   const got = rangeToCIDRs(mustParseIP('172.18.0.200'), mustParseIP('172.18.0.250')).map(String);
   assert.deepEqual(got, ['172.18.0.200/29', '172.18.0.208/28', '172.18.0.224/28', '172.18.0.240/29', '172.18.0.248/31', '172.18.0.250/32']);
   assert.deepEqual(rangeToCIDRs(mustParseIP('192.168.34.0'), mustParseIP('192.168.34.255')).map(String), ['192.168.34.0/24']);

@@ -1,4 +1,4 @@
-// Codec tests: the worked examples of the wire spec (bytes printed by Go memberlist v0.1.7), the
+// Codec tests: the byte examples of docs/behaviour/memberlist-wire.md#examples (bytes printed by Go memberlist v0.1.7), the
 // captures recorded from real Go members by test/interop/memberlist/peer (-vectors), round trips
 // of every message kind, and fuzzing with random and truncated input.
 import { test } from 'node:test';
@@ -21,7 +21,7 @@ const IP = hex('0a000001');
 const KEY = deriveSecretKey(Buffer.from('AAECAwQFBgcICQoLDA0ODw'));
 const NONCE = hex('000102030405060708090a0b');
 
-// ---- wire spec §8.1 and §12 ---------------------------------------------------------------
+// ---- docs/behaviour/memberlist-wire.md#key-derivation and docs/behaviour/memberlist-wire.md#examples ---------------------------------------------------------------
 
 test('key derivation from the MetalLB secret (first16(secret ‖ SHA256("")))', () => {
   const cases: [string, string][] = [
@@ -50,13 +50,13 @@ const specMessages: [string, PacketMessage, Buffer][] = [
 ];
 
 for (const [name, msg, bytes] of specMessages) {
-  test(`spec §12 ${name}: encodes to Go's bytes and decodes back`, () => {
+  test(`docs/behaviour/memberlist-wire.md#examples ${name}: encodes to Go's bytes and decodes back`, () => {
     assert.equal(encodeMessage(msg).toString('hex'), bytes.toString('hex'));
     assert.deepEqual(decodeMessage(bytes), msg);
   });
 }
 
-test('spec §12 longer fields: str16 names (never str8), uint32 and uint8 forms', () => {
+test('docs/behaviour/memberlist-wire.md#examples longer fields: str16 names (never str8), uint32 and uint8 forms', () => {
   const name = 'n'.repeat(36);
   const b = encodeMessage({ type: 'ping', body: { seqNo: 70000, node: name } });
   assert.ok(b.includes(Buffer.concat([hex('da0024'), Buffer.from(name)])));
@@ -65,7 +65,7 @@ test('spec §12 longer fields: str16 names (never str8), uint32 and uint8 forms'
   assert.ok(s.includes(hex('ab496e6361726e6174696f6eccc8')));
 });
 
-test('spec §12 compound of ping and suspect', () => {
+test('docs/behaviour/memberlist-wire.md#examples compound of ping and suspect', () => {
   const c = encodeCompound([PING, SUSPECT]);
   assert.equal(c.length, 66);
   assert.equal(c.subarray(0, 6).toString('hex'), '070200150027');
@@ -78,7 +78,7 @@ test('spec §12 compound of ping and suspect', () => {
   assert.equal(cut.truncated, 1);
 });
 
-test('spec §12 compressed ping is byte-identical with Go', () => {
+test('docs/behaviour/memberlist-wire.md#examples compressed ping is byte-identical with Go', () => {
   const c = encodeCompressed(PING);
   assert.equal(c.toString('hex'), '0982a4416c676f00a3427566b8' + '00010822e5e40d9932a6dc182cd3424ca92965e2140c1010');
   assert.equal(decodeCompressed(c, 1000).message.toString('hex'), PING.toString('hex'));
@@ -86,7 +86,7 @@ test('spec §12 compressed ping is byte-identical with Go', () => {
   assert.equal(encodePacket(PING, { compress: true, crc: false, key: null }).toString('hex'), PING.toString('hex'));
 });
 
-test('spec §12 encrypted ping: version 1, version 1 with CRC, version 0', () => {
+test('docs/behaviour/memberlist-wire.md#examples encrypted ping: version 1, version 1 with CRC, version 0', () => {
   const v1 = encryptPayload(1, KEY, PING, null, NONCE);
   assert.equal(v1.toString('hex'), '01000102030405060708090a0b' + 'cba0e4cbe826863c390f4db412bc7f8c4f09e74f26' + '05b4df7191933c2629a3a4e78d7ffc7e');
   const crc = addCrc(PING);
@@ -118,7 +118,7 @@ const PUSH_PULL_MSG: StreamMessage = {
   userState: Buffer.alloc(0),
 };
 
-test('spec §12 push/pull request: plaintext, compressed, encrypted stream', () => {
+test('docs/behaviour/memberlist-wire.md#examples push/pull request: plaintext, compressed, encrypted stream', () => {
   assert.equal(PUSH_PULL.length, 97);
   assert.equal(encodeStreamPlaintext(PUSH_PULL_MSG).toString('hex'), PUSH_PULL.toString('hex'));
   const compressed = encodeCompressed(PUSH_PULL);
@@ -153,7 +153,7 @@ test('spec §12 push/pull request: plaintext, compressed, encrypted stream', () 
   assert.throws(() => parseStream(PUSH_PULL, { keys: [KEY] }), MemberlistDecodeError);
 });
 
-test('spec §12 user message on TCP', () => {
+test('docs/behaviour/memberlist-wire.md#examples user message on TCP', () => {
   const b = encodeStreamPlaintext({ type: 'user', header: { userMsgLen: 3 }, payload: Buffer.from('abc') });
   assert.equal(b.toString('hex'), '0881aa557365724d73674c656e03616263');
 });

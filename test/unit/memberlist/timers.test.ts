@@ -1,4 +1,4 @@
-// Pure logic of lib/memberlist: timer profiles, the formulas of wire spec §11 and the gossip
+// Pure logic of lib/memberlist: timer profiles, the formulas of docs/behaviour/memberlist-wire.md#swim and the gossip
 // broadcast queue.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -7,7 +7,7 @@ import { peersForNode } from '../../../lib/speaker/selectors.js';
 import { service } from './fixtures.js';
 import { SPEC_X1 } from '../../support/spec-examples.js';
 
-// spec §1.13 X1
+// docs/behaviour/config.md#examples X1
 const X1 = SPEC_X1;
 
 test('METALLB_BGP_TYPE', () => {

@@ -50,6 +50,7 @@ interface Case {
   noConfig?: boolean;
   options?: DecisionOptions;
   peers?: readonly Peer[];
+  excluded?: readonly string[];
   want: { action: 'keep' } | { action: 'withdraw'; reason: string; withdrawPrevious?: string; owner?: string } | { action: 'announce'; protocol: string; withdrawPrevious?: string };
 }
 
@@ -57,7 +58,7 @@ const lanIP = '172.18.0.200'; // spec vector: order node-b, node-a, node-c
 const prevL2: AnnouncedService = { protocol: 'layer2', ips: [mustParseIP(lanIP)] };
 
 const cases: Case[] = [
-  // ---- pipeline order (§4.3)
+  // ---- pipeline order (docs/behaviour/speaker.md#pipeline)
   { name: 'Service gone', svc: undefined, want: { action: 'withdraw', reason: 'serviceDeleted' } },
   { name: 'Service gone, was announced', svc: undefined, previous: prevL2, want: { action: 'withdraw', reason: 'serviceDeleted', withdrawPrevious: 'serviceDeleted' } },
   { name: 'no Endpoints object: as deleted', svc: service({ ips: [lanIP] }), endpoints: undefined, want: { action: 'withdraw', reason: 'serviceDeleted' } },
@@ -65,12 +66,34 @@ const cases: Case[] = [
   { name: 'type check comes before the config check', svc: service({ ips: [lanIP], type: 'NodePort' }), noConfig: true, want: { action: 'withdraw', reason: 'notLoadBalancer' } },
   { name: 'another loadBalancerClass: skipped', svc: service({ ips: [lanIP], lbClass: 'example.com/other' }), want: { action: 'withdraw', reason: 'otherLoadBalancerClass' } },
   {
-    name: 'loadBalancerClass handled when the option is off (upstream v0.12)',
-    svc: service({ ips: [lanIP], lbClass: 'example.com/other' }),
+    name: '--lb-class: a Service of that class is handled',
+    svc: service({ ips: [lanIP], lbClass: 'example.com/metallb' }),
     node: 'node-b',
-    options: { layer2WithoutMemberlist: 'readyNodes', ignoreLoadBalancerClass: false },
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
     want: { action: 'announce', protocol: 'layer2' },
   },
+  {
+    name: '--lb-class: a Service without a class is skipped',
+    svc: service({ ips: [lanIP] }),
+    node: 'node-b',
+    previous: prevL2,
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
+    want: { action: 'withdraw', reason: 'otherLoadBalancerClass', withdrawPrevious: 'otherLoadBalancerClass' },
+  },
+  {
+    name: '--lb-class: a Service of a third class is skipped',
+    svc: service({ ips: [lanIP], lbClass: 'example.com/other' }),
+    node: 'node-b',
+    options: { layer2WithoutMemberlist: 'readyNodes', loadBalancerClass: 'example.com/metallb' },
+    want: { action: 'withdraw', reason: 'otherLoadBalancerClass' },
+  },
+  // ---- node.kubernetes.io/exclude-from-external-load-balancers
+  { name: 'excluded node: withdraws its layer 2 announcement', node: 'node-b', excluded: ['node-b'], speakers: new Set(['node-a', 'node-c']), previous: prevL2, svc: service({ ips: [lanIP] }), want: { action: 'withdraw', reason: 'nodeExcluded', withdrawPrevious: 'nodeExcluded' } },
+  { name: 'excluded node: announces no BGP route', node: 'node-a', excluded: ['node-a'], svc: service({ ips: ['198.51.100.7'] }), want: { action: 'withdraw', reason: 'nodeExcluded' } },
+  { name: 'excluded node: the next in election order wins (node-b excluded -> node-a)', node: 'node-a', excluded: ['node-b'], speakers: new Set(['node-a', 'node-c']), svc: service({ ips: [lanIP] }), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: not a candidate without memberlist either (ready node-b, node-c; node-b excluded -> node-c)', node: 'node-c', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP] }), endpoints: eps(['node-b', 'node-c']), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: not a Local candidate (ready node-b, node-a; node-b excluded -> node-a)', node: 'node-a', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b', 'node-a']), want: { action: 'announce', protocol: 'layer2' } },
+  { name: 'excluded node: only candidate excluded, nobody announces', node: 'node-c', excluded: ['node-b'], speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b']), want: { action: 'withdraw', reason: 'notOwner' } },
   { name: 'no config yet: keep', svc: service({ ips: [lanIP] }), noConfig: true, previous: prevL2, want: { action: 'keep' } },
   { name: 'no ingress', svc: service({ ips: [] }), previous: prevL2, want: { action: 'withdraw', reason: 'noIPAllocated', withdrawPrevious: 'noIPAllocated' } },
   { name: 'hostname-only ingress is invalid', svc: service({ ips: [{ hostname: 'lb.example.com' }] }), want: { action: 'withdraw', reason: 'invalidIP' } },
@@ -79,7 +102,7 @@ const cases: Case[] = [
   { name: 'IPs spanning two pools', svc: service({ ips: [lanIP, '10.20.30.1'] }), want: { action: 'withdraw', reason: 'ipNotAllowed' } },
   { name: 'range pool: address just outside the range', svc: service({ ips: ['172.18.0.251'] }), want: { action: 'withdraw', reason: 'ipNotAllowed' } },
 
-  // ---- layer 2, Cluster (§4.6.1 v0.11+)
+  // ---- layer 2, Cluster (docs/behaviour/layer2.md#owner v0.11+)
   { name: 'L2 Cluster: hash winner node-b announces', node: 'node-b', svc: service({ ips: [lanIP] }), endpoints: eps(['node-c']), want: { action: 'announce', protocol: 'layer2' } },
   { name: 'L2 Cluster: node-a loses to node-b', node: 'node-a', svc: service({ ips: [lanIP] }), endpoints: eps(['node-a']), want: { action: 'withdraw', reason: 'notOwner', owner: 'node-b' } },
   { name: 'L2 Cluster: node-c loses to node-b', node: 'node-c', svc: service({ ips: [lanIP] }), previous: prevL2, want: { action: 'withdraw', reason: 'notOwner', owner: 'node-b', withdrawPrevious: 'notOwner' } },
@@ -94,7 +117,7 @@ const cases: Case[] = [
     name: 'L2 memberlist disabled, Cluster, upstream behaviour: nobody',
     node: 'node-b',
     speakers: null,
-    options: { layer2WithoutMemberlist: 'nobody', ignoreLoadBalancerClass: true },
+    options: { layer2WithoutMemberlist: 'nobody', loadBalancerClass: '' },
     svc: service({ ips: [lanIP] }),
     endpoints: eps(['node-b']),
     want: { action: 'withdraw', reason: 'notOwner' },
@@ -107,7 +130,7 @@ const cases: Case[] = [
   { name: 'L2 Local: endpoint node without a live speaker is skipped', node: 'node-a', speakers: new Set(['node-a', 'node-c']), svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b']), want: { action: 'withdraw', reason: 'notOwner' } },
   { name: 'L2 Local, memberlist disabled: endpoint nodes unfiltered', node: 'node-b', speakers: null, svc: service({ ips: [lanIP], policy: 'Local' }), endpoints: eps(['node-b', 'node-c']), want: { action: 'announce', protocol: 'layer2' } },
 
-  // ---- BGP (§4.7.2)
+  // ---- BGP (docs/behaviour/bgp.md#which-nodes)
   { name: 'BGP Cluster: endpoint anywhere', node: 'node-a', svc: service({ ips: ['198.51.100.10'] }), endpoints: eps(['node-c']), want: { action: 'announce', protocol: 'bgp' } },
   { name: 'BGP Cluster: no healthy endpoint', node: 'node-a', svc: service({ ips: ['198.51.100.10'] }), endpoints: eps([], ['node-a']), want: { action: 'withdraw', reason: 'noEndpoints' } },
   { name: 'BGP Cluster: memberlist plays no part', node: 'node-a', speakers: new Set(), svc: service({ ips: ['198.51.100.10'] }), want: { action: 'announce', protocol: 'bgp' } },
@@ -133,6 +156,7 @@ for (const c of cases) {
         usableSpeakers: c.speakers === undefined ? ALL : c.speakers,
         peers: c.peers ?? cfg.peers,
         options: c.options,
+        excludedNodes: c.excluded ? new Set(c.excluded) : undefined,
       },
       { service: c.svc, endpoints: 'endpoints' in c ? c.endpoints : eps(['node-a', 'node-b', 'node-c']), previous: c.previous },
     );

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mustParseIP } from '../../../lib/ip/index.js';
 import { electionDigest, electionKeyForIPs, electionOrder, electionWinner, legacyElectionKey } from '../../../lib/speaker/election.js';
 
-// Reference vectors from the spec (§4.6.1), computed by upstream's rule.
+// Reference vectors (docs/behaviour/layer2.md#owner), computed by upstream's rule.
 const vectors: { name: string; key: string; nodes: string[]; order: string[]; prefixes?: Record<string, string> }[] = [
   { name: 'v0.11+ 10.20.30.1, iris1/iris2', key: '10.20.30.1', nodes: ['iris1', 'iris2'], order: ['iris2', 'iris1'], prefixes: { iris2: 'af6cb4e7', iris1: 'e42ad61a' } },
   { name: 'v0.11+ 172.18.0.200, three nodes', key: '172.18.0.200', nodes: ['node-a', 'node-b', 'node-c'], order: ['node-b', 'node-a', 'node-c'] },

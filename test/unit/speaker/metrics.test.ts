@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import {
   K8S_CLIENT_METRIC_NAMES,
   SPEAKER_METRIC_NAMES,
+  SPEAKER_EXTRA_METRIC_NAMES,
   bgpSessionClosed,
   bgpSessionCreated,
   createSpeakerMetrics,
@@ -15,7 +16,7 @@ import { readinessFromEndpoints } from '../../../lib/speaker/endpoints.js';
 import { goQuote, nodeAssignedEvent } from '../../../lib/speaker/events.js';
 import { config, pool, service } from './fixtures.js';
 
-// spec §5: name, type, labels
+// docs/behaviour/metrics.md#metrics: name, type, labels
 const table: [string, 'gauge' | 'counter', string[]][] = [
   ['metallb_speaker_announced', 'gauge', ['service', 'protocol', 'node', 'ip']],
   ['metallb_layer2_requests_received', 'counter', ['ip']],
@@ -48,6 +49,19 @@ test('metric names, types and labels are upstream\'s', async () => {
     const sample = labels.length ? `${name}{${labels.map((l) => `${l}="v-${l}"`).join(',')}} 1` : `${name} 1`;
     assert.ok(text.includes(sample), `${name}: ${text}`);
   }
+});
+
+test('the additions (not upstream) are registered too, outside upstream\'s names', async () => {
+  const m = createSpeakerMetrics();
+  for (const name of SPEAKER_EXTRA_METRIC_NAMES) {
+    assert.ok(m.registry.getSingleMetric(name), name);
+    assert.ok(!(SPEAKER_METRIC_NAMES as readonly string[]).includes(name), name);
+  }
+  m.memberlistMembers.set({ member: 'node-a' }, 1);
+  m.nodeExcluded.set(1);
+  const text = await m.registry.metrics();
+  assert.ok(text.includes('metallb_speaker_memberlist_members{member="node-a"} 1'), text);
+  assert.ok(/^metallb_speaker_node_excluded_bool 1$/m.test(text), text);
 });
 
 test('k8s client metrics can be left to another module sharing the registry; process metrics optional', async () => {

@@ -32,6 +32,8 @@ test('the upstream manifest\'s args and env', () => {
     disableEndpointSlices: false,
     enablePprof: false,
     bgpMode: 'native',
+    lbClass: '',
+    ignoreExcludeLB: false,
   });
 });
 
@@ -48,9 +50,15 @@ const cases: [string, string[], Record<string, string>, Record<string, unknown> 
   ['bool flag =true', ['--node-name=n', '--disable-epslices=true'], {}, { disableEndpointSlices: true }],
   ['bad bool', ['--node-name=n', '--disable-epslices=maybe'], {}, 'invalid boolean value "maybe" for -disable-epslices'],
   ['log level checked', ['--node-name=n', '--log-level=verbose'], {}, '--log-level must be one of all, debug, info, warn, error, none, got "verbose"'],
-  ['unknown flag', ['--node-name=n', '--frobnicate'], {}, "Unknown option '--frobnicate'"],
+  ['unknown flag', ['--node-name=n', '--frobnicate'], {}, 'flag provided but not defined: -frobnicate'],
+  ['Go forms of every kind', ['-node-name=n', '--port', '80', '-disable-epslices', '-enable-pprof=true', '-config', 'cfg'], {},
+    { nodeName: 'n', port: 80, disableEndpointSlices: true, enablePprof: true, configName: 'cfg' }],
+  ['positional arguments refused', ['--node-name=n', 'extra'], {}, 'unexpected argument "extra"'],
   ['BGP type frr', ['--node-name=n'], { METALLB_BGP_TYPE: 'frr' }, { bgpMode: 'frr' }],
   ['BGP type invalid', ['--node-name=n'], { METALLB_BGP_TYPE: 'bird' }, 'METALLB_BGP_TYPE must be "native" or "frr", got "bird"'],
+  ['--lb-class', ['--node-name=n', '--lb-class=example.com/metallb'], {}, { lbClass: 'example.com/metallb' }],
+  ['--lb-class must be a class name', ['--node-name=n', '--lb-class=not a class'], {}, '--lb-class "not a class" is not a valid class name (e.g. example.com/metallb)'],
+  ['--ignore-exclude-lb, Go form', ['--node-name=n', '-ignore-exclude-lb=true'], {}, { ignoreExcludeLB: true }],
   ['namespace from env, kubeconfig flag', ['--node-name=n', '--kubeconfig', '/tmp/kc'], { METALLB_NAMESPACE: 'metallb-system' }, { namespace: 'metallb-system', kubeconfig: '/tmp/kc' }],
 ];
 

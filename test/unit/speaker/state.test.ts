@@ -76,6 +76,42 @@ test('failover: the owner leaves gossip, the next node in hash order takes over;
   assert.deepEqual(fx(a.reconcile('default/web')), { ...empty, action: 'withdraw', reason: 'notOwner', release: ['172.18.0.200'], del: ['default/web|layer2|node-a|172.18.0.200'] });
 });
 
+test('exclusion label: the excluded owner withdraws, the next node takes over, both ways; gossip membership stays as reported', () => {
+  // 172.18.0.200: order node-b, node-a, node-c
+  const a = new SpeakerState({ nodeName: 'node-a', usableSpeakers: ABC });
+  const b = new SpeakerState({ nodeName: 'node-b', usableSpeakers: ABC });
+  for (const s of [a, b]) {
+    adopt(s, cfg);
+    s.updateService('default/web', service({ ips: ['172.18.0.200'] }));
+    s.updateEndpoints('default/web', eps('node-c'));
+  }
+  assert.equal(b.reconcile('default/web').decision.action, 'announce');
+  assert.equal(a.reconcile('default/web').decision.action, 'withdraw');
+  assert.equal(a.setExcludedNodes(new Set()), undefined, 'no change: nothing to re-decide');
+  for (const s of [a, b]) assert.deepEqual(s.setExcludedNodes(new Set(['node-b'])), ['default/web']);
+  assert.equal(b.nodeExcluded, true);
+  assert.equal(a.nodeExcluded, false);
+  assert.deepEqual(fx(b.reconcile('default/web')), { ...empty, action: 'withdraw', reason: 'nodeExcluded', release: ['172.18.0.200'], del: ['default/web|layer2|node-b|172.18.0.200'] });
+  assert.deepEqual(fx(a.reconcile('default/web')).announce, ['172.18.0.200'], 'node-a is next in election order');
+  assert.deepEqual([...(a.usableSpeakers ?? [])].sort(), ['node-a', 'node-c'], 'excluded nodes are no candidates');
+  // a membership change while excluded keeps the node out
+  assert.deepEqual(a.setUsableSpeakers(new Set(['node-a', 'node-b', 'node-c'])), []);
+  assert.equal(a.reconcile('default/web').decision.action, 'announce');
+  // the label goes: node-b takes back
+  for (const s of [a, b]) assert.deepEqual(s.setExcludedNodes(new Set()), ['default/web']);
+  assert.equal(fx(a.reconcile('default/web')).reason, 'notOwner');
+  assert.deepEqual(fx(b.reconcile('default/web')).announce, ['172.18.0.200']);
+});
+
+test('exclusion label: an excluded node withdraws its BGP routes', () => {
+  const s = new SpeakerState({ nodeName: 'node-a', usableSpeakers: ABC });
+  adopt(s, cfg);
+  s.updateService('default/bgp', service({ ips: ['198.51.100.7'] }));
+  assert.deepEqual(fx(s.updateEndpoints('default/bgp', eps('node-a'))).routes, ['198.51.100.0/24@100']);
+  s.setExcludedNodes(new Set(['node-a']));
+  assert.deepEqual(fx(s.reconcile('default/bgp')).withdrawRoutes, ['198.51.100.0/24']);
+});
+
 test('membership changes that cannot change an election touch no Service', () => {
   const a = new SpeakerState({ nodeName: 'node-a', usableSpeakers: new Set(['node-a', 'node-b']) });
   adopt(a, cfg);

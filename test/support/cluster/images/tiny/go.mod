@@ -1,0 +1,3 @@
+module metallb-ts/cluster-tiny
+
+go 1.22
