@@ -17,6 +17,7 @@ const END = '<!-- bench-table:end -->';
 const num = (v) => {
   if (typeof v !== 'number' || !Number.isFinite(v)) return String(v);
   const a = Math.abs(v);
+  if (a > 0 && a < 0.01) return v.toPrecision(2);
   const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
   return v.toLocaleString('en-US', { maximumFractionDigits: digits });
 };
