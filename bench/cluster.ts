@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, startCluster, type Cluster } from '../test/support/cluster/cluster.js';
 import {
-  arpMacs, createConfig, createService, deployBackend, install, pods, routerNextHops, serviceAddress, until, waitInstalled,
+  arpMacs, createConfig, deployBackend, install, pods, routerNextHops, serviceAddress, until, waitInstalled,
 } from '../test/support/cluster/metallb.js';
 import { FigureLog, median } from './lib/figures.js';
 

@@ -32,7 +32,6 @@ export function embedConfigSchema(config) {
 
 const str = { type: 'string' };
 const bool = { type: 'boolean' };
-const int = { type: 'integer' };
 const map = { type: 'object' };
 const stringMap = { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } };
 const list = { type: 'array' };

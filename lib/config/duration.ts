@@ -7,7 +7,8 @@ const UNIT_NS: Record<string, number> = {
   ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
 };
 const PART = /^([0-9]*)(?:\.([0-9]*))?(ns|us|µs|μs|ms|s|m|h)/;
-const MAX_NS = 9223372036854775807;
+/** Go's int64 maximum (2^63 − 1) as the nearest double, 2^63; larger durations are out of range. */
+const MAX_NS = 2 ** 63;
 
 export class DurationError extends Error {}
 

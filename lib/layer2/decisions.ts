@@ -7,7 +7,7 @@ import { MacAddress } from './mac.js';
 import { ArpOperation, arpReplyFrame, decodeArpFrame } from './arp.js';
 import { ETHERNET_HEADER_LENGTH, EtherType, decodeEthernet } from './ethernet.js';
 import { IPV6_HEADER_LENGTH, IcmpV6Type, NDP_HOP_LIMIT, NdpOptionType, decodeIPv6Icmp, decodeNdpMessage, linkLayerOption, solicitedAdvertisement } from './ndp.js';
-import { PacketType } from './sockets.js';
+import { PacketType } from './packet-type.js';
 
 /** The addresses answered for, looked up by their network-order bytes. */
 export interface AnnouncedLookup {

@@ -23,8 +23,7 @@ const EINVAL = 22;
 const MAX_READS_PER_EVENT = 256;
 const RECV_BUFFER_BYTES = 2048;
 
-/** Linux sll_pkttype values (linux/if_packet.h). */
-export const PacketType = { Host: 0, Broadcast: 1, Multicast: 2, OtherHost: 3, Outgoing: 4 } as const;
+export { PacketType } from './packet-type.js';
 
 /** An error from the socket layer; `code` is the errno name (EPERM when CAP_NET_RAW is missing). */
 export class Layer2SocketError extends Error {

@@ -4,7 +4,6 @@
 // the node table and the transport carries the bytes (both reached through SchedulerOptions).
 
 import { randomInt } from 'node:crypto';
-import type { RemoteInfo } from 'node:dgram';
 import { ipText } from './address.js';
 import type { Clock } from './clock.js';
 import { pushPullScaleMs, type MemberlistTimers } from './config.js';
@@ -13,6 +12,12 @@ import type { NodeRecord } from './members.js';
 import { encodeCompound, encodeMessage, type PacketMessage } from './packet.js';
 import type { StreamMessage } from './stream.js';
 import type { Logger } from '../util/log.js';
+
+/** Where a datagram came from (node:dgram's RemoteInfo fits). */
+export interface PacketSource {
+  readonly address: string;
+  readonly port: number;
+}
 
 /** The part of the member state machine the scheduler reads and feeds. */
 export interface ProbeTargets {
@@ -113,7 +118,7 @@ export class ProbeScheduler {
     this.ackWaiters.get(seqNo)?.onNack();
   }
 
-  onPing(p: Ping, from: RemoteInfo): void {
+  onPing(p: Ping, from: PacketSource): void {
     if (p.node !== '' && p.node !== this.o.members.name) {
       this.o.log.debug({ op: 'memberlist', peer: from.address, target: p.node }, 'ping for another node');
       return;
@@ -123,7 +128,7 @@ export class ProbeScheduler {
   }
 
   /** Probes the target for the requester and relays the ack (or a nack when asked for one). */
-  onIndirectPing(req: IndirectPing, from: RemoteInfo): void {
+  onIndirectPing(req: IndirectPing, from: PacketSource): void {
     if (!req.target || (req.target.length !== 4 && req.target.length !== 16)) return;
     const seq = this.nextSeqNo();
     const requester = replyAddr(req, from);
@@ -308,7 +313,7 @@ export class ProbeScheduler {
   }
 }
 
-function replyAddr(p: { sourceAddr?: Buffer | null; sourcePort?: number }, from: RemoteInfo): { host: string; port: number } {
+function replyAddr(p: { sourceAddr?: Buffer | null; sourcePort?: number }, from: PacketSource): { host: string; port: number } {
   if (p.sourceAddr && p.sourceAddr.length > 0 && p.sourcePort) return { host: ipText(p.sourceAddr), port: p.sourcePort };
   return { host: from.address, port: from.port };
 }

@@ -62,7 +62,7 @@ const WORKER_SLICE_MS = 2;
 interface ConfigMapObject extends KubeObject {
   readonly data?: Readonly<Record<string, string>>;
 }
-interface NodeObject extends KubeObject {}
+type NodeObject = KubeObject;
 interface EndpointsObject extends KubeObject, EndpointsLike {}
 interface SliceObject extends KubeObject, EndpointSliceLike {}
 interface PodObject extends KubeObject, SpeakerPodLike {}

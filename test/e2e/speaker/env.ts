@@ -32,11 +32,17 @@ export const NODE_MAC: Record<NodeName, string> = { node1: '02:00:00:00:05:11', 
 export const CLIENT_MAC = '02:00:00:00:05:64';
 export const ASN = 64512;
 
-const HOSTS: HostSpec[] = [
-  { name: 'router', v4: `${ROUTER_IP}/24`, mac: '02:00:00:00:05:01' },
-  ...NODE_NAMES.map((n) => ({ name: n, v4: `${NODE_IP[n]}/24`, mac: NODE_MAC[n] })),
-  { name: 'client', v4: `${CLIENT_IP}/24`, mac: CLIENT_MAC },
-];
+/** IPv6 addresses on the LAN (ClusterOptions.ipv6): the IPv4 host part after 2001:db8:5:: */
+export const v6Of = (v4: string): string => `2001:db8:5::${v4.split('.')[3]}`;
+
+function hosts(ipv6: boolean): HostSpec[] {
+  const v6 = (v4: string): { v6?: string } => (ipv6 ? { v6: `${v6Of(v4)}/64` } : {});
+  return [
+    { name: 'router', v4: `${ROUTER_IP}/24`, mac: '02:00:00:00:05:01', ...v6(ROUTER_IP) },
+    ...NODE_NAMES.map((n) => ({ name: n, v4: `${NODE_IP[n]}/24`, mac: NODE_MAC[n], ...v6(NODE_IP[n]) })),
+    { name: 'client', v4: `${CLIENT_IP}/24`, mac: CLIENT_MAC, ...v6(CLIENT_IP) },
+  ];
+}
 
 const FRR_CONFIG = `frr defaults traditional
 hostname router
@@ -121,12 +127,21 @@ export interface ClusterOptions {
   /** Memberlist timer profile of the speakers ('lan' = upstream defaults). */
   readonly memberlistTimers?: 'lan' | 'fast';
   readonly logLevel?: string;
+  /** Also give every host an IPv6 address (v6Of) on the LAN. */
+  readonly ipv6?: boolean;
   /**
    * Route the API server's "cluster" egress (the pods/proxy subresource) through an HTTP CONNECT
    * proxy inside the router namespace (connect-proxy.ts), so `metallbctl status` can read the
    * speakers' /metrics through the API server. Off by default.
    */
   readonly podProxy?: boolean;
+}
+
+/** Another speaker binary with the same flags and env (e.g. upstream MetalLB's, for interop). */
+export interface SpeakerCommand {
+  readonly file: string;
+  /** Replaces node's script path and our own flags (`--kubeconfig=` is appended). */
+  readonly args: readonly string[];
 }
 
 export class SpeakerCluster {
@@ -146,7 +161,7 @@ export class SpeakerCluster {
   /** Everything up except the speakers (startSpeakers) and the config (applyConfig). */
   static async start(opts: ClusterOptions = {}): Promise<SpeakerCluster> {
     requirePrerequisites();
-    const net = TestNetwork.create('spk', HOSTS);
+    const net = TestNetwork.create('spk', hosts(opts.ipv6 === true));
     let cp: ControlPlane | undefined;
     let frr: FRR | undefined;
     let controller: ControllerProcess | undefined;
@@ -327,11 +342,11 @@ export class SpeakerCluster {
   }
 
   /** Starts (or restarts) the speaker on a node, with the env of the DaemonSet's Pod template. */
-  async startSpeaker(node: NodeName, extraArgs: readonly string[] = []): Promise<SpeakerProcess> {
+  async startSpeaker(node: NodeName, extraArgs: readonly string[] = [], command?: SpeakerCommand): Promise<SpeakerProcess> {
     const old = this.speakers.get(node);
     if (old?.running) throw new Error(`speaker on ${node} is already running`);
     const kubeconfig = await this.relay(node);
-    const child = this.net.spawn(node, process.execPath, [
+    const child = this.net.spawn(node, command?.file ?? process.execPath, command ? [...command.args, `--kubeconfig=${kubeconfig}`, ...extraArgs] : [
       '--enable-source-maps',
       join(root, 'dist', 'bin', 'speaker.js'),
       '--port=7472',

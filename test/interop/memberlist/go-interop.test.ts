@@ -9,7 +9,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Memberlist, type MemberInfo } from '../../../lib/memberlist/index.js';
-import { deriveSecretKey, encryptPayload } from '../../../lib/memberlist/security.js';
+import { deriveSecretKey } from '../../../lib/memberlist/security.js';
 import { encodeMessage, encodePacket } from '../../../lib/memberlist/packet.js';
 import { encodeStream } from '../../../lib/memberlist/stream.js';
 import { eventually, freePort, goPeerBinary, PeerProcess, type PeerSpec } from './harness.js';
