@@ -5,7 +5,7 @@
 //   --config config   --namespace / METALLB_NAMESPACE / service-account file   --kubeconfig <file>
 //   --ml-bindaddr / METALLB_ML_BIND_ADDR   --ml-bindport / METALLB_ML_BIND_PORT (7946)
 //   --ml-labels / METALLB_ML_LABELS   --ml-secret-key / METALLB_ML_SECRET_KEY
-//   --log-level info   --disable-epslices   --enable-pprof (no effect)   METALLB_BGP_TYPE native|frr
+//   --log-level info   --disable-epslices   --enable-pprof (no effect)   METALLB_BGP_TYPE native (frr refused)
 //   METALLB_ML_TIMERS lan|fast (not upstream: memberlist timer profile, default lan)
 import { readFileSync } from 'node:fs';
 import { createLogger, type Logger } from '../lib/util/log.js';

@@ -1,4 +1,5 @@
-// Exponential backoff with jitter, and an abortable sleep.
+// Exponential backoff with jitter, and an abortable sleep. The cap holds including the jitter: a
+// delay is never above maxMs; near the cap the jitter spreads delays below it instead of above.
 
 export class Backoff {
   private attempt = 0;
@@ -9,11 +10,14 @@ export class Backoff {
     private readonly jitter = 0.2,
   ) {}
 
-  /** The delay before the next attempt; grows with each call until reset(). */
+  /** The delay before the next attempt (at most maxMs); grows with each call until reset(). */
   next(): number {
     const base = Math.min(this.maxMs, this.initialMs * this.factor ** this.attempt);
     this.attempt++;
-    return Math.round(base * (1 + this.jitter * Math.random()));
+    const raw = base * (1 + this.jitter * Math.random());
+    if (raw <= this.maxMs) return Math.min(this.maxMs, Math.round(raw));
+    // over the cap: spread over [maxMs × (1 − jitter), maxMs] so retries stay apart
+    return Math.floor(this.maxMs * (1 - this.jitter * Math.random()));
   }
 
   get failures(): number {

@@ -7,11 +7,19 @@ import { formatProblem, parseConfig, refusals, type Config } from '../config/ind
 
 export type BGPMode = 'native' | 'frr';
 
-/** Reads METALLB_BGP_TYPE: unset/empty means native; anything but native/frr is an error. */
+/**
+ * Reads METALLB_BGP_TYPE: unset/empty means native; anything else is an error. "frr" is refused
+ * on purpose: this speaker has no FRR implementation, and running its own BGP under FRR-mode
+ * config rules would accept settings it does not implement (bfd-profile, bfd-profiles,
+ * keepalive-time) and ignore them without a word. speakerConfig() keeps the FRR-mode validator
+ * for tools that compare the two rule sets.
+ */
 export function parseBGPMode(value: string | undefined): BGPMode {
   if (value === undefined || value === '' || value === 'native') return 'native';
-  if (value === 'frr') return 'frr';
-  throw new Error(`METALLB_BGP_TYPE must be "native" or "frr", got "${value}"`);
+  if (value === 'frr') {
+    throw new Error('METALLB_BGP_TYPE=frr is refused: this speaker has no FRR implementation (it speaks BGP itself), so FRR-only settings such as bfd-profile and keepalive-time would be accepted and then ignored; unset METALLB_BGP_TYPE or set it to "native"');
+  }
+  throw new Error(`METALLB_BGP_TYPE must be "native" (or unset), got "${value}"`);
 }
 
 export type SpeakerConfigResult = { ok: true; config: Config } | { ok: false; reason: string; problems: readonly string[] };

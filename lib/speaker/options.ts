@@ -35,7 +35,7 @@ export interface SpeakerOptions {
   readonly disableEndpointSlices: boolean;
   /** --enable-pprof: accepted for compatibility (no effect). */
   readonly enablePprof: boolean;
-  /** METALLB_BGP_TYPE: native (default) or frr; chooses the config validator. */
+  /** METALLB_BGP_TYPE: native (default); frr is refused at start-up (no FRR implementation). */
   readonly bgpMode: BGPMode;
   /** --lb-class: the loadBalancerClass handled ('' = Services without a class). */
   readonly lbClass: string;

@@ -18,6 +18,8 @@ function run(args: string[], env: Record<string, string>): { status: number | nu
 const cases: { name: string; args: string[]; env: Record<string, string>; message: RegExp }[] = [
   { name: 'no node name', args: ['--namespace=metallb-system'], env: {}, message: /--node-name or METALLB_NODE_NAME/ },
   { name: 'memberlist port not an integer', args: ['--namespace=metallb-system'], env: { METALLB_NODE_NAME: 'n1', METALLB_ML_BIND_PORT: '79x' }, message: /must be an integer/ },
+  // no FRR implementation: frr mode would accept bfd-profile/keepalive-time and ignore them
+  { name: 'BGP type frr', args: ['--namespace=metallb-system'], env: { METALLB_NODE_NAME: 'n1', METALLB_BGP_TYPE: 'frr' }, message: /METALLB_BGP_TYPE=frr is refused: this speaker has no FRR implementation.*bfd-profile and keepalive-time/ },
   { name: 'unknown BGP type', args: ['--namespace=metallb-system'], env: { METALLB_NODE_NAME: 'n1', METALLB_BGP_TYPE: 'gobgp' }, message: /METALLB_BGP_TYPE/ },
   { name: 'unknown flag', args: ['--namespace=metallb-system', '--no-such-flag'], env: { METALLB_NODE_NAME: 'n1' }, message: /no-such-flag/ },
   { name: 'unknown memberlist timer profile', args: ['--namespace=metallb-system'], env: { METALLB_NODE_NAME: 'n1', METALLB_ML_TIMERS: 'slow' }, message: /METALLB_ML_TIMERS/ },

@@ -70,6 +70,32 @@ test('default/kubernetes has Endpoints and a v1 EndpointSlice, as in a real clus
   assert.equal(ep.stdout, ADVERTISED_ADDRESS);
 });
 
+test('the Service IP range holds more than 300 ClusterIP Services (a /24 held about 250)', { timeout: 300_000 }, async () => {
+  const core = cp.kubeConfig().makeApiClient(CoreV1Api);
+  const namespace = `many-services-${randomBytes(3).toString('hex')}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  const count = 400;
+  const ips: string[] = [];
+  // 400 creates, 20 in flight at a time
+  let next = 0;
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (next < count) {
+      const i = next++;
+      const svc = await core.createNamespacedService({ namespace, body: {
+        metadata: { name: `s${i}` },
+        spec: { type: 'ClusterIP', ports: [{ port: 80, protocol: 'TCP' }] },
+      } });
+      ips.push(svc.spec?.clusterIP ?? '');
+    }
+  }));
+  assert.equal(ips.length, count);
+  assert.equal(new Set(ips).size, count, 'every Service has its own ClusterIP');
+  for (const ip of ips) assert.match(ip, /^10\.96\.\d+\.\d+$/, `ClusterIP ${ip} inside 10.96.0.0/16`);
+  assert.ok(ips.some((ip) => !ip.startsWith('10.96.0.')), 'addresses beyond the first /24 are used');
+  const listed = await core.listNamespacedService({ namespace });
+  assert.equal(listed.items.length, count);
+});
+
 test('kubectl helper runs against the server and reports failures', async () => {
   const ok = await cp.kubectl(['get', 'namespace', 'default', '-o', 'jsonpath={.metadata.name}']);
   assert.equal(ok.stdout, 'default');

@@ -28,8 +28,8 @@
 //    127.0.0.1, ::1, localhost, kubernetes[.default[.svc[.cluster.local]]] and `extraSANs`;
 //  - client-certificate admin (CN=metallb-ts-admin, O=system:masters); RBAC authorization, so
 //    `kubectl auth can-i --as=...` and service-account tokens (TokenRequest) are meaningful;
-//  - dual-stack service ranges 10.0.0.0/24 and fd00:10:96::/112 (allocation only: nothing routes
-//    to them, there is no kube-proxy);
+//  - dual-stack service ranges 10.96.0.0/16 and fd00:10:96::/112: room for 65 k Services, so a
+//    10 k-Service bench fits (allocation only: nothing routes to them, there is no kube-proxy);
 //  - default/kubernetes gets Endpoints and an EndpointSlice naming 192.0.2.1 (ADVERTISED_ADDRESS),
 //    a documentation address no process dials; clients use the kubeconfig's loopback URL;
 //  - the ServiceAccount admission plugin off (no controller-manager creates `default` accounts,
@@ -286,7 +286,7 @@ async function generatePki(extraSANs: readonly string[]): Promise<GeneratedPki> 
     ],
   });
   const issuer = { cert: ca, keys: caKeys };
-  const names = ['127.0.0.1', '::1', '10.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default',
+  const names = ['127.0.0.1', '::1', '10.96.0.1', 'localhost', 'kubernetes', 'kubernetes.default',
     'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...extraSANs];
   const altNames = [...new Set(names)].map((n) => (isIpLiteral(n) ? { type: 7, ip: n } : { type: 2, value: n }));
   const serving = makeCertificate({
@@ -553,7 +553,7 @@ class ControlPlaneImpl implements ControlPlane {
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${saPub}`,
       `--service-account-signing-key-file=${saKey}`,
-      '--service-cluster-ip-range=10.0.0.0/24,fd00:10:96::/112',
+      '--service-cluster-ip-range=10.96.0.0/16,fd00:10:96::/112',
       '--authorization-mode=RBAC',
       '--allow-privileged=true',
       ...(opts.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),

@@ -67,20 +67,83 @@ const CORPUS: Buffer[] = [
   endOfRIB(6),
 ];
 
-test('corpus: every truncation of every valid message yields a typed error', () => {
+/** The typed error every context must throw for `bytes`; fails the test on a decode or another error. */
+function mustThrowTyped(bytes: Buffer, what: string): void {
+  for (const ctx of CONTEXTS) {
+    assert.throws(() => decodeMessage(bytes, ctx), (err: unknown) => {
+      if (!(err instanceof BGPMessageError)) throw new Error(`${what}: non-typed error for ${bytes.toString('hex')}: ${String(err)}`);
+      assert.ok(err.code >= 1 && err.code <= 7);
+      assert.ok(err.offset >= 0 && err.offset <= Math.max(bytes.length, 19), `offset ${err.offset} outside message of ${bytes.length}`);
+      return true;
+    }, `${what} (${JSON.stringify(ctx)}) decoded: ${bytes.toString('hex')}`);
+  }
+}
+
+/**
+ * The body lengths (header included) at which an inner truncation of `msg` is itself a valid
+ * message, found by walking the wire format here, not by the decoder under test:
+ * - NOTIFICATION: the data field is opaque and ends with the message (RFC 4271 §4.5), so any
+ *   cut that keeps code and subcode (21 octets or more) is a NOTIFICATION with shorter data;
+ * - UPDATE: the NLRI field has no length of its own and ends with the message (RFC 4271 §4.3),
+ *   so a cut at the end of the path attributes or between two NLRI prefixes is an UPDATE with
+ *   the first prefixes only.
+ * Every other cut leaves a length field pointing past the end and must be refused.
+ */
+function legitimateCuts(msg: Buffer): Map<number, string> {
+  const out = new Map<number, string>();
+  if (msg[18] === 3) for (let n = 21; n < msg.length; n++) out.set(n, 'NOTIFICATION with shorter data');
+  if (msg[18] === 2) {
+    const wLen = msg.readUInt16BE(19);
+    const aLen = msg.readUInt16BE(21 + wLen);
+    let o = 23 + wLen + aLen;
+    let k = 0;
+    while (o < msg.length) {
+      out.set(o, `UPDATE with the first ${k} NLRI prefix(es)`);
+      o += 1 + ((msg[o]! + 7) >> 3);
+      k++;
+    }
+  }
+  return out;
+}
+
+test('corpus: every truncation of every valid message is refused with a typed error, except the cuts the format allows', (t) => {
+  let refused = 0, legitimate = 0;
   for (const msg of CORPUS) {
-    decodeMessage(msg); // the untouched message is valid
+    const whole = decodeMessage(msg); // the untouched message is valid
+    const allowed = legitimateCuts(msg);
     for (let n = 0; n < msg.length; n++) {
       const cut = msg.subarray(0, n);
-      decodesOrTypedError(cut);
+      // the header's length field still says msg.length: always refused
+      mustThrowTyped(cut, `cut at ${n} of ${msg.length}`);
+      refused++;
       // a truncated body behind a corrected length field (an inner truncation)
       if (n >= 19) {
         const fixed = Buffer.from(cut);
         fixed.writeUInt16BE(n, 16);
-        decodesOrTypedError(fixed);
+        const why = allowed.get(n);
+        if (why === undefined) { mustThrowTyped(fixed, `inner cut at ${n} of ${msg.length}`); refused++; continue; }
+        legitimate++;
+        for (const ctx of CONTEXTS) {
+          // where the whole message is refused (a 4-octet AS_PATH read in a 2-octet context), the
+          // cut, whose attributes are the same, is refused the same way
+          const wholeOutcome = outcome(msg, ctx);
+          if (wholeOutcome !== 'ok') { assert.equal(outcome(fixed, ctx), wholeOutcome, why); continue; }
+          const m = decodeMessage(fixed, ctx);
+          assert.equal(m.type, whole.type, why);
+          if (ctx.validateOnly) continue;
+          if (m.type === 'notification' && whole.type === 'notification') {
+            assert.deepEqual([m.code, m.subcode, m.data], [whole.code, whole.subcode, whole.data.subarray(0, n - 21)], why);
+          } else if (m.type === 'update' && whole.type === 'update') {
+            const k: number = Number(/first (\d+)/.exec(why)![1]);
+            assert.deepEqual(m.nlri.map(String), whole.nlri.slice(0, k).map(String), why);
+            assert.deepEqual(m.withdrawn.map(String), whole.withdrawn.map(String), why);
+          } else assert.fail(`${why}: decoded as ${m.type}`);
+        }
       }
     }
   }
+  t.diagnostic(`${refused} cuts refused, ${legitimate} legitimate cuts decoded`);
+  assert.ok(refused > 0 && legitimate > 0, `${refused} refused, ${legitimate} legitimate`);
 });
 
 test('corpus: oversized messages (trailing bytes, length beyond 4096) yield a value or a typed error', () => {

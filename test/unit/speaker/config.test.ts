@@ -13,7 +13,9 @@ const X1 = SPEC_X1;
 test('METALLB_BGP_TYPE', () => {
   assert.equal(parseBGPMode(undefined), 'native');
   assert.equal(parseBGPMode(''), 'native');
-  assert.equal(parseBGPMode('frr'), 'frr');
+  assert.equal(parseBGPMode('native'), 'native');
+  // no FRR implementation: frr mode would accept bfd-profile and keepalive-time and ignore them
+  assert.throws(() => parseBGPMode('frr'), /METALLB_BGP_TYPE=frr is refused: this speaker has no FRR implementation/);
   assert.throws(() => parseBGPMode('gobgp'), /METALLB_BGP_TYPE/);
 });
 
