@@ -25,7 +25,7 @@ import { tmpdir, loadavg, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { TestNetwork } from '../test/support/sandbox/netns.js';
-import { FRR, SpeakerDriver, requireFRR, sleep } from '../test/interop/bgp/harness.js';
+import { FRR, SpeakerDriver, requireFRR, sleep, waitFor } from '../test/interop/bgp/harness.js';
 import type { DriverRoute } from '../test/interop/bgp/speaker-driver.js';
 import { existsSync } from 'node:fs';
 import { FigureLog, median, type FigureInput } from './lib/figures.js';
