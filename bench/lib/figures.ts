@@ -45,14 +45,17 @@ export class FigureLog {
   /**
    * Prints every recorded figure as one JSON object per line (the machine-readable tail) and,
    * unless the run was `--quick` or `--no-save`, saves them with the run's context to
-   * bench/results/<bench>.json, from which scripts/bench-table.mjs writes the README's table.
+   * bench/results/<bench>.json (or <NAME>.json with `--save-as NAME`), from which scripts/bench-table.mjs writes the README's table.
    */
   printJSON(argv: readonly string[] = process.argv.slice(2)): void {
     for (const f of this.figures) console.log(JSON.stringify(f));
     if (argv.includes('--quick') || argv.includes('--no-save')) return;
     const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${this.bench}.json`);
+    // `--save-as NAME` keeps a run with other arguments (say, one large count) beside the default run.
+    const saveAt = argv.indexOf('--save-as');
+    const name = saveAt >= 0 && /^[a-z0-9-]+$/.test(argv[saveAt + 1] ?? '') ? argv[saveAt + 1] : this.bench;
+    const file = join(dir, `${name}.json`);
     const run = {
       bench: this.bench,
       date: new Date().toISOString(),
